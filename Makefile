@@ -1,0 +1,51 @@
+# Two commands: `make run` (serve the app locally) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test serve bench translations lint migration clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+# Compile every feature's English catalogue (.po → .mo); the .mo files are not committed.
+translations: $(VENV)/.runtime
+	@for dir in courses/*/translations; do \
+		$(BIN)/pybabel compile --use-fuzzy -q -d $$dir || exit 1; \
+	done
+
+run: $(VENV)/.runtime translations
+	$(FLASK) db upgrade
+	$(FLASK) courses load courses/catalog/*.toml
+	$(FLASK) courses demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev translations
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Regenerate the initial migration from the models (only while nothing is deployed).
+migration: $(VENV)/.dev
+	rm -f migrations/versions/*.py
+	rm -f instance/migration-scratch.sqlite3
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/migration-scratch.sqlite3 $(FLASK) db upgrade
+	DATABASE_URL=sqlite:///$(CURDIR)/instance/migration-scratch.sqlite3 $(FLASK) db migrate -m "initial schema" --rev-id 0001
+	rm -f instance/migration-scratch.sqlite3
+
+clean:
+	rm -rf $(VENV) .pytest_cache

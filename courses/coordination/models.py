@@ -1,0 +1,62 @@
+"""Coordinator accounts and the audit log of what they do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from courses.catalog.models import Course
+from courses.database import UTCDateTime, utcnow
+from courses.extensions import db
+
+ROLES = ("admin", "course", "country")
+
+
+class Coordinator(UserMixin, db.Model):
+    __tablename__ = "coordinator"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'course', 'country')", name="role"),
+        CheckConstraint("role != 'course' OR course_id IS NOT NULL", name="course_scope"),
+        CheckConstraint("role != 'country' OR country IS NOT NULL", name="country_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Lower-cased; the login name.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: "admin" (everything), "course" (one course) or "country" (one country, every course).
+    role: Mapped[str] = mapped_column(String(10))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"))
+    country: Mapped[str | None] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    course: Mapped[Course | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+
+class AuditEntry(db.Model):
+    """Who did what, when: every coordinator action and every export of personal data."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    coordinator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coordinator.id", ondelete="SET NULL"), index=True
+    )
+    #: Who, as text, so the entry survives the account ("ana@…", "cli", "system").
+    actor: Mapped[str] = mapped_column(String(254))
+    #: What, as a short verb phrase ("export.csv", "certificate.revoke", …).
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    #: On what ("edition:3", "enrollment:42", …).
+    target: Mapped[str | None] = mapped_column(String(120))
+    #: Filters used, values before and after, counts.
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

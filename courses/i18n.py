@@ -1,0 +1,108 @@
+"""Language choice and the formatting of dates, times and countries for people.
+
+Spanish is the default. A visitor's explicit choice (the language switch) is remembered in a
+cookie; otherwise the browser's Accept-Language decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, get_timezone_name
+from flask import current_app, g, has_request_context, request
+from flask_babel import get_locale as babel_get_locale
+
+LANGUAGE_COOKIE = "lang"
+
+#: A representative time zone for each country we serve, used to show deadlines in local time.
+COUNTRY_TIMEZONES: dict[str, str] = {
+    "CL": "America/Santiago",
+    "CO": "America/Bogota",
+    "MX": "America/Mexico_City",
+    "PE": "America/Lima",
+    "CR": "America/Costa_Rica",
+}
+
+
+def select_locale() -> str:
+    """Locale selector for Flask-Babel: explicit override, cookie, then Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    forced = g.get("force_locale")
+    if forced in languages:
+        return forced
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def current_language() -> str:
+    """The two-letter language of the current request ("es" or "en")."""
+    return str(babel_get_locale() or "es").split("_")[0]
+
+
+def localized(value: str | dict | None, language: str | None = None) -> str:
+    """Pick the text for `language` from a course-file text ("…" or {es = "…", en = "…"})."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    language = language or current_language()
+    return value.get(language) or value.get("es") or next(iter(value.values()), "")
+
+
+def country_name(code: str, language: str | None = None) -> str:
+    """The country's name in the visitor's language ("PE" → "Perú")."""
+    locale = Locale.parse(language or current_language())
+    return locale.territories.get(code.upper(), code.upper())
+
+
+def _display_instant(instant: datetime, tz: ZoneInfo) -> datetime:
+    # A deadline is stored as the first instant when registration is closed; people expect to
+    # read the last minute it is still open ("21 de julio, 23:59"), not "22 de julio, 00:00".
+    local = instant.astimezone(tz)
+    if local.hour == 0 and local.minute == 0 and local.second == 0:
+        return local - timedelta(minutes=1)
+    return local
+
+
+def format_deadline(instant: datetime, timezone: str, language: str | None = None) -> str:
+    """A deadline in words: "viernes, 21 de julio de 2023, 23:59"."""
+    language = language or current_language()
+    tz = ZoneInfo(timezone)
+    local = _display_instant(instant, tz)
+    day = format_date(local.date(), "full", locale=language)
+    time = format_datetime(local, "HH:mm", tzinfo=tz, locale=language)
+    return f"{day}, {time}"
+
+
+def format_day(instant: datetime, timezone: str, language: str | None = None) -> str:
+    """An instant's local day in words: "sábado, 1 de junio de 2023"."""
+    language = language or current_language()
+    local = instant.astimezone(ZoneInfo(timezone))
+    return format_date(local.date(), "full", locale=language)
+
+
+def format_moment(instant: datetime, timezone: str, language: str | None = None) -> str:
+    """A date and time for lists and e-mails: "21 jul 2023, 14:05"."""
+    language = language or current_language()
+    return format_datetime(
+        instant, "d MMM y, HH:mm", tzinfo=ZoneInfo(timezone), locale=language
+    )
+
+
+def timezone_label(timezone: str, language: str | None = None, country: str | None = None) -> str:
+    """A time zone people recognise: "hora de Chile" / "Chile time"."""
+    language = language or current_language()
+    if country is None:
+        country = next((c for c, tz in COUNTRY_TIMEZONES.items() if tz == timezone), None)
+    if country:
+        name = country_name(country, language)
+        return f"hora de {name}" if language == "es" else f"{name} time"
+    return get_timezone_name(ZoneInfo(timezone), locale=language)

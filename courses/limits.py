@@ -1,0 +1,32 @@
+"""Rate limits, named once and applied by each feature's views with `@limiter.limit(...)`.
+
+Many fishers share one address (a cooperative's connection, a carrier's NAT), so limits per
+client address are generous; limits per e-mail address or account do the real work.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+#: Registration POSTs from one client address (a whole cooperative may sit behind it).
+REGISTRATION_PER_CLIENT = "120 per minute;2000 per hour"
+#: Registration attempts for one e-mail address.
+REGISTRATION_PER_EMAIL = "10 per hour"
+#: Lost-link requests.
+LOST_LINK_PER_CLIENT = "30 per hour"
+LOST_LINK_PER_EMAIL = "3 per hour"
+#: Certificate verification (public; QR scans). Generous: an export agency may check many.
+VERIFY_PER_CLIENT = "60 per minute"
+#: Coordinator login attempts.
+LOGIN_PER_CLIENT = "30 per 15 minutes"
+LOGIN_PER_ACCOUNT = "10 per 15 minutes"
+
+
+def form_email_key() -> str:
+    """Rate-limit key: the e-mail address typed in the form, compared case-insensitively."""
+    return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def only_posts() -> bool:
+    """Exempt GETs: limits count submissions, not page views."""
+    return request.method != "POST"

@@ -1,0 +1,77 @@
+"""Enrollments: one person registered (or waiting) for one edition."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from courses.database import UTCDateTime, utcnow
+from courses.extensions import db
+
+if TYPE_CHECKING:
+    from courses.catalog.models import Edition
+
+#: Stored states. Coordinators see finer states (confirmed, in progress…) derived from these.
+REGISTERED = "registered"
+WAITING = "waiting"
+
+
+class Enrollment(db.Model):
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        # One registration per person and edition; e-mail compared case-insensitively.
+        UniqueConstraint("edition_id", "email_key"),
+        # Capacity: a registered person holds a numbered seat; seats are unique per edition and
+        # never above capacity, so concurrent registrations cannot overfill an edition.
+        UniqueConstraint("edition_id", "seat"),
+        CheckConstraint("status IN ('registered', 'waiting')", name="status"),
+        CheckConstraint("seat IS NULL OR seat >= 1", name="seat"),
+        CheckConstraint("status = 'registered' OR seat IS NULL", name="waiting_has_no_seat"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("edition.id", ondelete="RESTRICT"), index=True
+    )
+    #: As typed, trimmed and with inner white space collapsed.
+    name: Mapped[str] = mapped_column(String(120))
+    #: Normalised by email-validator (domain in lower case, local part as typed).
+    email: Mapped[str] = mapped_column(String(254))
+    #: Lower-cased e-mail: the uniqueness key.
+    email_key: Mapped[str] = mapped_column(String(254), index=True)
+    #: E.164, e.g. +56912345678.
+    phone: Mapped[str] = mapped_column(String(20))
+    #: ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    organization: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=REGISTERED)
+    #: Seat number for registered people in an edition with a capacity; None otherwise.
+    seat: Mapped[int | None] = mapped_column(Integer)
+    #: Language the person used ("es" or "en"); mail and certificate follow it.
+    locale: Mapped[str] = mapped_column(String(5), default="es")
+    #: Random salt from which the personal link's token is derived (see tokens.py).
+    token_salt: Mapped[str] = mapped_column(String(32))
+    #: SHA-256 of the personal link's token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Which privacy notice was accepted.
+    privacy_version: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: First time the personal link was opened: the e-mail address works.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the last module was completed.
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When personal data was erased (privacy purge or a request); the row keeps statistics.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    edition: Mapped[Edition] = relationship(back_populates="enrollments")
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status == WAITING
+
+    def __repr__(self) -> str:
+        return f"<Enrollment {self.id} {self.status}>"

@@ -1,0 +1,200 @@
+"""Catalogue rules: which edition is current, and the registration state in words.
+
+Other features import `get_edition_or_404`, `current_edition` and `registration_state` so the
+course page, the registration form and the confirmation all say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from courses.catalog.models import Course, Edition
+from courses.extensions import db
+from courses.i18n import (
+    COUNTRY_TIMEZONES,
+    country_name,
+    format_day,
+    format_deadline,
+    localized,
+    timezone_label,
+)
+from courses.registration.models import Enrollment
+
+OPEN = "open"
+UPCOMING = "upcoming"
+CLOSED = "closed"
+
+#: Catalogue order: open editions first, then upcoming, then closed.
+STATE_ORDER = {OPEN: 0, UPCOMING: 1, CLOSED: 2}
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    """An edition's registration state at one instant, in one language."""
+
+    #: "open", "upcoming" or "closed".
+    state: str
+    #: The whole sentence: "Inscripciones abiertas hasta el viernes, 21 de julio de 2023, 23:59
+    #: (hora de Chile)".
+    sentence: str
+    #: The last minute registrations are accepted, in the course's time: "viernes, 21 de julio
+    #: de 2023, 23:59 (hora de Chile)".
+    deadline_words: str
+    #: The same deadline in the visitor's chosen country ("En Perú: …"), or None.
+    deadline_in_country: str | None
+    #: When registrations open, in the course's time, or None when no opening is set.
+    opens_words: str | None
+    #: Short label for a badge: "Abierta", "Próximamente", "Cerrada".
+    label: str = ""
+
+
+def get_course_or_404(course_slug: str) -> Course:
+    """The course with this slug, or a 404."""
+    course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+    if course is None:
+        abort(404)
+    return course
+
+
+def get_edition_or_404(course_slug: str, edition_slug: str) -> Edition:
+    """The edition `edition_slug` of course `course_slug`, or a 404."""
+    edition = db.session.scalar(
+        select(Edition).join(Course).where(Course.slug == course_slug, Edition.slug == edition_slug)
+    )
+    if edition is None:
+        abort(404)
+    return edition
+
+
+def current_edition(course: Course, now: datetime) -> Edition | None:
+    """The open edition (closing soonest), else the next upcoming, else the last closed."""
+    editions = list(course.editions)
+    open_ = [e for e in editions if e.state(now) == OPEN]
+    if open_:
+        return min(open_, key=lambda e: e.registration_closes)
+    upcoming = [e for e in editions if e.state(now) == UPCOMING]
+    if upcoming:
+        return min(upcoming, key=lambda e: e.registration_opens)
+    if editions:
+        return max(editions, key=lambda e: e.registration_closes)
+    return None
+
+
+def last_open_minute(edition: Edition) -> datetime:
+    """The instant to show as the deadline: a midnight close reads as 23:59 the day before."""
+    closes = edition.registration_closes
+    local = closes.astimezone(ZoneInfo(edition.course.timezone))
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return closes - timedelta(minutes=1)
+    return closes
+
+
+def _moment_words(
+    instant: datetime, timezone: str, language: str, country: str | None = None
+) -> str:
+    """A moment with its time zone: "viernes, 21 de julio de 2023, 23:59 (hora de Chile)"."""
+    words = format_deadline(instant, timezone, language)
+    return f"{words} ({timezone_label(timezone, language, country=country)})"
+
+
+def _opens_words(instant: datetime, timezone: str, language: str) -> str:
+    """When registrations open; a local midnight reads as the whole day, without a time."""
+    local = instant.astimezone(ZoneInfo(timezone))
+    if (local.hour, local.minute) == (0, 0):
+        day = format_day(instant, timezone, language)
+        return f"{day} ({timezone_label(timezone, language)})"
+    return _moment_words(instant, timezone, language)
+
+
+def registration_state(
+    edition: Edition, now: datetime, language: str, country: str | None = None
+) -> RegistrationState:
+    """The state of `edition` at `now`, in words in `language`; `country` adds its local time."""
+    course = edition.course
+    timezone = course.timezone
+    state = edition.state(now)
+    deadline = last_open_minute(edition)
+    with force_locale(language):
+        deadline_words = _moment_words(deadline, timezone, language)
+        opens_words = (
+            _opens_words(edition.registration_opens, timezone, language)
+            if edition.registration_opens is not None
+            else None
+        )
+        in_country = None
+        code = (country or "").upper()
+        if code in COUNTRY_TIMEZONES:
+            in_country = _(
+                "En %(country)s: %(moment)s",
+                country=country_name(code, language),
+                moment=_moment_words(deadline, COUNTRY_TIMEZONES[code], language, country=code),
+            )
+        if state == OPEN:
+            sentence = _("Inscripciones abiertas hasta el %(deadline)s", deadline=deadline_words)
+            label = _("Inscripciones abiertas")
+        elif state == UPCOMING:
+            sentence = _("Las inscripciones abren el %(opens)s", opens=opens_words)
+            label = _("Próximamente")
+        else:
+            sentence = _("Las inscripciones cerraron el %(deadline)s", deadline=deadline_words)
+            label = _("Inscripciones cerradas")
+    return RegistrationState(
+        state=state,
+        sentence=str(sentence),
+        deadline_words=deadline_words,
+        deadline_in_country=str(in_country) if in_country is not None else None,
+        opens_words=opens_words,
+        label=str(label),
+    )
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One course on the catalogue, with its current edition's state."""
+
+    course: Course
+    edition: Edition | None
+    title: str
+    registration: RegistrationState | None
+
+
+def catalogue(now: datetime, language: str) -> list[CatalogueEntry]:
+    """Every course with its current edition: open first, then upcoming, then closed."""
+    entries = []
+    for course in db.session.scalars(select(Course).order_by(Course.slug)):
+        edition = current_edition(course, now)
+        state = registration_state(edition, now, language) if edition else None
+        entries.append(CatalogueEntry(course, edition, localized(course.title, language), state))
+
+    def order(entry: CatalogueEntry) -> tuple:
+        if entry.edition is None:
+            return (3, 0.0, entry.title)
+        rank = STATE_ORDER[entry.registration.state]
+        if rank == 1:
+            key = entry.edition.registration_opens.timestamp()
+        elif rank == 0:
+            key = entry.edition.registration_closes.timestamp()
+        else:
+            key = -entry.edition.registration_closes.timestamp()
+        return (rank, key, entry.title)
+
+    return sorted(entries, key=order)
+
+
+def enrollment_counts(edition: Edition) -> dict[str, int]:
+    """How many people are registered and waiting in `edition`."""
+    rows = db.session.execute(
+        select(Enrollment.status, func.count())
+        .where(Enrollment.edition_id == edition.id)
+        .group_by(Enrollment.status)
+    )
+    counts = {"registered": 0, "waiting": 0}
+    counts.update({status: n for status, n in rows})
+    return counts

@@ -23,7 +23,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 # Compile every feature's English catalogue (.po → .mo); the .mo files are not committed.
 translations: $(VENV)/.runtime
 	@for dir in courses/*/translations; do \
-		$(BIN)/pybabel compile --use-fuzzy -q -d $$dir || exit 1; \
+		$(BIN)/pybabel -q compile --use-fuzzy -d $$dir || exit 1; \
 	done
 
 run: $(VENV)/.runtime translations

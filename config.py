@@ -56,6 +56,9 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
+    #: Behind one nginx or caddy set 1, or every client shares the proxy's address (rate limits).
+    TRUSTED_PROXIES = 0
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -110,6 +113,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_TIMEOUT": float,
     "RATELIMIT_ENABLED": parse_bool,
     "RATELIMIT_STORAGE_URI": str,
+    "TRUSTED_PROXIES": int,
 }
 
 
@@ -131,6 +135,13 @@ def build_config(name: str | None = None, overrides: dict[str, Any] | None = Non
     if name == "testing" and os.environ.get("TEST_DATABASE_URL"):
         settings["SQLALCHEMY_DATABASE_URI"] = os.environ["TEST_DATABASE_URL"]
     settings.update(overrides or {})
+    if str(settings["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        # Drop pooled connections that died with a database restart, and give up connecting
+        # after a few seconds, so an unreachable database is a quick 503 and not a hung worker.
+        settings.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS",
+            {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}},
+        )
 
     settings["PUBLIC_BASE_URL"] = settings["PUBLIC_BASE_URL"].rstrip("/")
     secure = settings["PUBLIC_BASE_URL"].startswith("https://")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
+from flask import has_request_context, request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
@@ -38,14 +39,43 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+#: HTTP methods whose requests only read; every other request (and every CLI command) writes.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     """Make the embedded database safe for several processes: WAL, a busy wait, foreign keys."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
+    # pysqlite's own implicit BEGIN is deferred, and a deferred transaction that later writes
+    # fails at once with "database is locked" (the busy timeout does not apply to that
+    # upgrade). Take transaction control away from it; `_begin_sqlite` emits BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(conn) -> None:
+    """Open SQLite transactions that may write with BEGIN IMMEDIATE, so they queue for the lock.
+
+    BEGIN IMMEDIATE takes the write lock up front and waits (busy timeout) while another
+    process holds it; readers are never blocked (WAL). Read-only requests keep a plain BEGIN.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    """Whether the current unit of work may write: any request but GET/HEAD, and every command."""
+    if has_request_context():
+        return request.method not in READ_ONLY_METHODS
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: No inline scripts or styles anywhere; YouTube's privacy-enhanced player is the only frame.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -22,6 +23,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def init_app(app: Flask) -> None:
     https = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind nginx/caddy the client's address and scheme arrive in X-Forwarded-* headers;
+        # trust exactly that many hops so rate limits see clients, not the proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

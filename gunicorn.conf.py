@@ -1,0 +1,49 @@
+"""Gunicorn settings for `make serve` and production (`gunicorn -c gunicorn.conf.py wsgi:app`).
+
+Every value comes from the environment, so one file serves every host:
+- GUNICORN_WORKERS (or WEB_CONCURRENCY, as set by many platforms): worker processes, default 2.
+- GUNICORN_BIND: full bind address; otherwise 127.0.0.1:PORT (PORT default 8000). The app sits
+  behind a reverse proxy (nginx, caddy) that buffers slow phone connections for the sync workers.
+- GUNICORN_TIMEOUT: seconds before a stuck worker is replaced, default 30.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    """Read a whole number from the environment, refusing nonsense with a clear message."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} must be a whole number") from None
+    if value < 1:
+        raise SystemExit(f"{name}={raw!r} must be at least 1")
+    return value
+
+
+# Sync workers: each request gets a whole process; the database holds every invariant, so
+# processes share nothing and more hosts or workers scale out.
+worker_class = "sync"
+workers = _int("GUNICORN_WORKERS", _int("WEB_CONCURRENCY", 2))
+bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{_int('PORT', 8000)}"
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak never takes a host down.
+max_requests = 2000
+max_requests_jitter = 200
+
+# Logs to standard error (journald or the platform collects them). The access line carries the
+# request id that the application echoes in X-Request-ID and puts in its own log lines.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+
+# Trust X-Forwarded-Proto only from the local reverse proxy (see docs/deploy.md).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

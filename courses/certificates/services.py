@@ -1,0 +1,213 @@
+"""Issuing, revoking and reissuing certificates; name corrections; verification look-ups.
+
+Functions only `flush()`; the request (or the CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from courses.certificates import codes
+
+# render_pdf and render_png are part of this module's interface (ARCHITECTURE.md).
+from courses.certificates.documents import render_pdf, render_png, verify_url  # noqa: F401
+from courses.certificates.models import Certificate, NameCorrection
+from courses.extensions import db
+from courses.registration.models import Enrollment
+
+#: Attempts to draw a code not used yet (a clash is about 1 in 10^13; this is belt and braces).
+CODE_ATTEMPTS = 5
+NAME_MIN, NAME_MAX = 2, 120
+_SPACES = re.compile(r"\s+")
+
+
+class CertificateError(Exception):
+    """A certificate operation that the rules refuse; `message` is for people."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def format_code(code: str) -> str:
+    """The code as printed and shown: "XXXXX-XXXXX"."""
+    return codes.format_code(code)
+
+
+def current_certificate(enrollment: Enrollment) -> Certificate | None:
+    """The enrollment's latest certificate (highest generation), revoked or not."""
+    return db.session.scalars(
+        select(Certificate)
+        .where(Certificate.enrollment_id == enrollment.id)
+        .order_by(Certificate.generation.desc())
+        .limit(1)
+    ).first()
+
+
+def _insert(enrollment: Enrollment, generation: int, holder_name: str, now: datetime):
+    """Insert one certificate in a SAVEPOINT; None when (enrollment, generation) exists already."""
+    for _attempt in range(CODE_ATTEMPTS):
+        cert = Certificate(
+            enrollment_id=enrollment.id,
+            generation=generation,
+            code=codes.new_code(),
+            holder_name=holder_name,
+            issued_at=now,
+        )
+        try:
+            # The unique (enrollment_id, generation) constraint is the guard against a double
+            # submit; the savepoint keeps the rest of the request's work when it fires.
+            with db.session.begin_nested():
+                db.session.add(cert)
+        except IntegrityError:
+            if _generation_exists(enrollment, generation):
+                return None
+            continue  # the random code clashed with another certificate's: draw again
+        return cert
+    raise RuntimeError("could not draw an unused certificate code")
+
+
+def _generation_exists(enrollment: Enrollment, generation: int) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Certificate)
+            .where(
+                Certificate.enrollment_id == enrollment.id,
+                Certificate.generation == generation,
+            )
+        )
+        > 0
+    )
+
+
+def issue_certificate(enrollment: Enrollment, now: datetime) -> Certificate:
+    """Issue the enrollment's certificate exactly once; return the existing one if any."""
+    cert = _insert(enrollment, 1, enrollment.name, now)
+    if cert is None:
+        existing = current_certificate(enrollment)
+        assert existing is not None
+        return existing
+    _queue_ready_mail(cert, now)
+    return cert
+
+
+def revoke_certificate(cert: Certificate, reason: str | None, now: datetime) -> None:
+    """Mark a certificate revoked (idempotent: the first revocation's date stays)."""
+    if cert.revoked_at is None:
+        cert.revoked_at = now
+        cert.revoke_reason = (reason or "").strip() or None
+        db.session.flush()
+
+
+def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) -> Certificate:
+    """Issue a new certificate (new code) under `new_name`; the previous one is superseded."""
+    name = clean_name(new_name)
+    previous = current_certificate(enrollment)
+    if previous is None:
+        raise CertificateError("No hay certificado que volver a emitir.")
+    cert = _insert(enrollment, previous.generation + 1, name, now)
+    if cert is None:
+        # Someone reissued at the same moment: theirs stands.
+        current = current_certificate(enrollment)
+        assert current is not None
+        return current
+    previous.superseded_by_id = cert.id
+    previous.superseded_at = now
+    # The registration follows the corrected name, so lists and e-mails agree with the paper.
+    enrollment.name = name
+    db.session.flush()
+    _queue_ready_mail(cert, now)
+    return cert
+
+
+def certificate_state(cert: Certificate) -> str:
+    """ "valid", "revoked" or "superseded"."""
+    if cert.superseded_by_id is not None:
+        return "superseded"
+    if cert.revoked_at is not None:
+        return "revoked"
+    return "valid"
+
+
+def find_by_code(code: str) -> Certificate | None:
+    """The certificate with this (normalised) code."""
+    return db.session.scalars(select(Certificate).where(Certificate.code == code)).first()
+
+
+def clean_name(typed: str) -> str:
+    """A name as registration keeps it: trimmed, inner spaces collapsed, 2–120 characters."""
+    name = _SPACES.sub(" ", typed or "").strip()
+    if not NAME_MIN <= len(name) <= NAME_MAX:
+        raise CertificateError("Escribe tu nombre completo (entre 2 y 120 caracteres).")
+    return name
+
+
+@dataclass(frozen=True)
+class NameChange:
+    """What happened to a participant's name request."""
+
+    #: "changed" (before a certificate: applied at once) or "requested" (a coordinator decides).
+    outcome: str
+    name: str
+
+
+def change_name(enrollment: Enrollment, typed: str, now: datetime) -> NameChange:
+    """Correct the name before a certificate exists; afterwards file a request for coordinators."""
+    name = clean_name(typed)
+    if current_certificate(enrollment) is None:
+        enrollment.name = name
+        db.session.flush()
+        return NameChange("changed", name)
+    pending = pending_name_correction(enrollment)
+    if pending is not None:
+        # One open request at a time: a second one replaces the wording of the first.
+        pending.requested_name = name
+        pending.created_at = now
+    else:
+        db.session.add(
+            NameCorrection(enrollment_id=enrollment.id, requested_name=name, created_at=now)
+        )
+    db.session.flush()
+    return NameChange("requested", name)
+
+
+def pending_name_correction(enrollment: Enrollment) -> NameCorrection | None:
+    """The participant's undecided name correction request, if any."""
+    return db.session.scalars(
+        select(NameCorrection)
+        .where(NameCorrection.enrollment_id == enrollment.id, NameCorrection.decision.is_(None))
+        .order_by(NameCorrection.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _queue_ready_mail(cert: Certificate, now: datetime) -> None:
+    """Queue "tu certificado está listo" with the personal link and the verification link."""
+    from courses.mail.services import queue_email
+    from courses.registration.tokens import personal_link, token_for
+
+    enrollment = cert.enrollment
+    if enrollment.erased_at is not None:
+        return
+    link = personal_link(token_for(enrollment.token_salt))
+    queue_email(
+        kind="certificate",
+        recipient=enrollment.email,
+        template="certificates/mail_ready",
+        language=enrollment.locale,
+        now=now,
+        enrollment_id=enrollment.id,
+        name=cert.holder_name,
+        course=enrollment.edition.course,
+        edition=enrollment.edition,
+        code=format_code(cert.code),
+        personal_link=link,
+        pdf_link=f"{link}/certificate.pdf",
+        verify_link=verify_url(cert.code),
+    )

@@ -1,0 +1,193 @@
+"""Progress through a course: completing modules (self, quiz, coordinator) and the certificate.
+
+Functions only `flush()`; the request (or the CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from courses.catalog.models import Module
+from courses.certificates.models import Certificate
+from courses.certificates.services import current_certificate, issue_certificate
+from courses.extensions import db
+from courses.i18n import format_deadline
+from courses.participants.models import ModuleCompletion, QuizAttempt
+from courses.registration.models import Enrollment
+
+#: Sources that may record a completion after the edition's `complete_by`.
+PRIVILEGED_SOURCES = ("coordinator", "import")
+SOURCES = ("self", "quiz", "coordinator", "import")
+
+
+class CompletionRefused(Exception):
+    """The rules refuse this completion (or undo); `message` is shown to people as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def progress(enrollment: Enrollment) -> tuple[int, int]:
+    """(completed modules, modules in the course)."""
+    total = len(enrollment.edition.course.modules)
+    done = db.session.scalar(
+        select(func.count())
+        .select_from(ModuleCompletion)
+        .where(ModuleCompletion.enrollment_id == enrollment.id)
+    )
+    return int(done or 0), total
+
+
+def completions(enrollment: Enrollment) -> dict[int, ModuleCompletion]:
+    """The enrollment's completions, by module id."""
+    rows = db.session.scalars(
+        select(ModuleCompletion).where(ModuleCompletion.enrollment_id == enrollment.id)
+    )
+    return {row.module_id: row for row in rows}
+
+
+def module_by_position(enrollment: Enrollment, position: int) -> Module | None:
+    """Module number `position` (from 1) of the enrollment's course."""
+    return next((m for m in enrollment.edition.course.modules if m.position == position), None)
+
+
+def _check_may_complete(enrollment: Enrollment, module: Module, source: str, now: datetime):
+    if source not in SOURCES:
+        raise ValueError(f"unknown completion source {source!r}")
+    edition = enrollment.edition
+    if module.course_id != edition.course_id:
+        raise ValueError("the module belongs to another course")
+    if enrollment.erased_at is not None:
+        raise CompletionRefused(_("Esta inscripción fue eliminada."))
+    if enrollment.is_waiting:
+        raise CompletionRefused(
+            _(
+                "Estás en la lista de espera: podrás completar los módulos cuando se libere "
+                "un cupo para ti."
+            )
+        )
+    rule = edition.course.completion
+    if source == "self" and rule != "self" or source == "quiz" and rule != "quiz":
+        raise CompletionRefused(_("En este curso los módulos no se marcan de esa forma."))
+    if source not in PRIVILEGED_SOURCES and not edition.accepts_completions(now):
+        raise CompletionRefused(
+            _(
+                "El plazo para completar los módulos terminó el %(deadline)s.",
+                deadline=format_deadline(edition.complete_by, edition.course.timezone),
+            )
+        )
+
+
+def mark_module(
+    enrollment: Enrollment, module: Module, *, source: str, now: datetime
+) -> Certificate | None:
+    """Record `module` as completed (idempotent); with all modules done, issue the certificate.
+
+    Returns the enrollment's certificate once every module is complete, else None.
+    Raises CompletionRefused for a waiting-list enrollment, a source the course's rule does not
+    accept, or (except for coordinators and imports) after the edition's `complete_by`.
+    """
+    _check_may_complete(enrollment, module, source, now)
+    try:
+        # A double submit of the same module meets the unique (enrollment, module) constraint.
+        with db.session.begin_nested():
+            db.session.add(
+                ModuleCompletion(
+                    enrollment_id=enrollment.id,
+                    module_id=module.id,
+                    source=source,
+                    completed_at=now,
+                )
+            )
+    except IntegrityError:
+        pass  # already completed: nothing to do
+    done, total = progress(enrollment)
+    if total == 0 or done < total:
+        return None
+    if enrollment.completed_at is None:
+        enrollment.completed_at = now
+        db.session.flush()
+    return issue_certificate(enrollment, now)
+
+
+def unmark_module(enrollment: Enrollment, module: Module, *, now: datetime) -> None:
+    """Undo a completion; refused once a certificate has been issued for the enrollment."""
+    if module.course_id != enrollment.edition.course_id:
+        raise ValueError("the module belongs to another course")
+    if current_certificate(enrollment) is not None:
+        raise CompletionRefused(
+            _("Tu certificado ya fue emitido: los módulos completados ya no se pueden desmarcar.")
+        )
+    completion = db.session.scalars(
+        select(ModuleCompletion).where(
+            ModuleCompletion.enrollment_id == enrollment.id,
+            ModuleCompletion.module_id == module.id,
+        )
+    ).first()
+    if completion is None:
+        return
+    db.session.delete(completion)
+    enrollment.completed_at = None
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class QuizResult:
+    """The outcome of one quiz attempt, as shown to the participant."""
+
+    score: int
+    passed: bool
+    pass_mark: int
+    #: Question numbers (from 1) answered wrongly or not at all; the right answers stay hidden.
+    wrong: list[int]
+    certificate: Certificate | None
+
+
+def submit_quiz(
+    enrollment: Enrollment, module: Module, answers: list[int | None], *, now: datetime
+) -> QuizResult:
+    """Grade an attempt, store it, and complete the module when it reaches the pass mark."""
+    course = enrollment.edition.course
+    if course.completion != "quiz":
+        raise CompletionRefused(_("En este curso los módulos no se marcan de esa forma."))
+    _check_may_complete(enrollment, module, "quiz", now)
+    questions = module.questions or []
+    if not questions:
+        raise CompletionRefused(_("Este módulo no tiene preguntas."))
+    answers = list(answers[: len(questions)]) + [None] * (len(questions) - len(answers))
+    wrong = [
+        number
+        for number, (question, answer) in enumerate(zip(questions, answers, strict=True), 1)
+        if answer != question.get("answer")
+    ]
+    score = round(100 * (len(questions) - len(wrong)) / len(questions))
+    pass_mark = course.pass_mark if course.pass_mark is not None else 70
+    passed = score >= pass_mark
+    db.session.add(
+        QuizAttempt(
+            enrollment_id=enrollment.id,
+            module_id=module.id,
+            answers=answers,
+            score=score,
+            passed=passed,
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    certificate = mark_module(enrollment, module, source="quiz", now=now) if passed else None
+    return QuizResult(score, passed, pass_mark, wrong, certificate)
+
+
+def confirm_email(enrollment: Enrollment, now: datetime) -> bool:
+    """The personal link was opened: the e-mail address works. True the first time."""
+    if enrollment.confirmed_at is not None:
+        return False
+    enrollment.confirmed_at = now
+    db.session.flush()
+    return True

@@ -129,7 +129,7 @@ class Edition(db.Model):
         )
 
     def state(self, now: datetime) -> str:
-        """"upcoming", "open" or "closed" at instant `now`."""
+        """ "upcoming", "open" or "closed" at instant `now`."""
         if self.registration_opens is not None and now < self.registration_opens:
             return "upcoming"
         return "open" if now < self.registration_closes else "closed"

@@ -32,8 +32,28 @@ run: $(VENV)/.runtime translations
 	$(FLASK) courses demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,
+# else the CI default below); the PostgreSQL pass is skipped with the reason when none answers.
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 test: $(VENV)/.dev translations
-	$(BIN)/python -m pytest
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	@url="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
+	if reason=$$($(BIN)/python -m courses.ops.probe "$$url" 2>&1); then \
+		echo "== PostgreSQL run ($$url)"; \
+		TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest; \
+	else \
+		echo "skipped PostgreSQL run: $$reason"; \
+	fi
+
+# Production serving: migrations, then gunicorn (gunicorn.conf.py) on 127.0.0.1:8000 or PORT.
+serve: $(VENV)/.runtime translations
+	@if [ -z "$$SECRET_KEY" ]; then \
+		echo "make serve needs SECRET_KEY (at least 16 random characters), for example:" >&2; \
+		echo "  export SECRET_KEY=\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" >&2; \
+		exit 1; \
+	fi
+	COURSES_CONFIG=production $(FLASK) db upgrade
+	COURSES_CONFIG=production $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -57,7 +57,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_features(app: Flask) -> None:
-    from courses import catalog, certificates, coordination, mail, participants, registration, site
+    from courses import (
+        catalog,
+        certificates,
+        coordination,
+        mail,
+        ops,
+        participants,
+        registration,
+        site,
+    )
 
     site.init_app(app)
     catalog.init_app(app)
@@ -66,3 +75,4 @@ def register_features(app: Flask) -> None:
     certificates.init_app(app)
     coordination.init_app(app)
     mail.init_app(app)
+    ops.init_app(app)

@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve bench translations lint migration clean
+.PHONY: run test serve bench translations lint migration clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ test: $(VENV)/.dev translations
 	@url="$${TEST_DATABASE_URL:-$(PG_TEST_URL)}"; \
 	if reason=$$($(BIN)/python -m courses.ops.probe "$$url" 2>&1); then \
 		echo "== PostgreSQL run ($$url)"; \
-		TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest; \
+		TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest -m "not browser"; \
 	else \
 		echo "skipped PostgreSQL run: $$reason"; \
 	fi
@@ -66,6 +66,10 @@ migration: $(VENV)/.dev
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/migration-scratch.sqlite3 $(FLASK) db upgrade
 	DATABASE_URL=sqlite:///$(CURDIR)/instance/migration-scratch.sqlite3 $(FLASK) db migrate -m "initial schema" --rev-id 0001
 	rm -f instance/migration-scratch.sqlite3
+
+# Refresh the committed phone-size screenshots (docs/screenshots) from the browser tests.
+screenshots: $(VENV)/.dev translations
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache

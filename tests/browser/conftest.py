@@ -1,0 +1,139 @@
+"""Browser test fixtures: one live server, one mail catcher and one Chromium per session."""
+
+from __future__ import annotations
+
+import glob
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    ROOT,
+    Browsing,
+    LiveServer,
+    MailCatcher,
+    SiteChecks,
+    free_port,
+)
+
+COORDINATOR_EMAIL = "coordinacion@example.org"
+COORDINATOR_PASSWORD = "pesca-artesanal-2023"
+
+#: Tests that read what the whole session collected; they run after every other test.
+SESSION_END_TESTS = ("test_every_page_visited_is_valid_html", "test_server_logged_no_error")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Run the session-wide checks (HTML validation, server log) after the journeys."""
+    last = [item for item in items if item.originalname in SESSION_END_TESTS]
+    for item in last:
+        items.remove(item)
+    items.extend(last)
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[MailCatcher]:
+    """A real SMTP server on 127.0.0.1 that keeps every message the app sends."""
+    from aiosmtpd.controller import Controller
+
+    catcher = MailCatcher()
+    controller = Controller(catcher, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    catcher.port = controller.port
+    yield catcher
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, mail_catcher) -> Iterator[LiveServer]:
+    """The app in development mode as its own process, with a fresh SQLite database."""
+    import os
+
+    workdir = tmp_path_factory.mktemp("live")
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLASK_", "COURSES_", "MAIL_", "DATABASE_", "TEST_DATABASE"))
+    }
+    env.update(
+        COURSES_CONFIG="development",
+        DATABASE_URL=f"sqlite:///{workdir / 'courses.sqlite3'}",
+        SECRET_KEY=secrets.token_hex(24),
+        PUBLIC_BASE_URL=url,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(mail_catcher.port),
+        # One browser on one address registers several people; the limits have their own tests.
+        RATELIMIT_ENABLED="0",
+        PYTHONUNBUFFERED="1",
+    )
+    server = LiveServer(url=url, env=env, log_path=workdir / "server.log")
+    server.flask("db", "upgrade")
+    server.flask("courses", "load", *sorted(glob.glob(str(ROOT / "courses/catalog/*.toml"))))
+    server.flask("courses", "demo")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def coordinator(live_server) -> tuple[str, str]:
+    """An admin coordinator's e-mail and password (created once, password given on stdin)."""
+    live_server.flask(
+        "coordinators",
+        "create",
+        COORDINATOR_EMAIL,
+        "--role",
+        "admin",
+        stdin=COORDINATOR_PASSWORD + "\n",
+    )
+    return COORDINATOR_EMAIL, COORDINATOR_PASSWORD
+
+
+@pytest.fixture(scope="session")
+def site_checks(live_server) -> SiteChecks:
+    """Every page the session's journeys showed, for the checks that run once at the end."""
+    return SiteChecks(base_url=live_server.url)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator:
+    """Debian's Chromium, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _browsing(chromium, site_checks, *, javascript: bool) -> Iterator[Browsing]:
+    context = chromium.new_context(
+        viewport=PHONE,
+        device_scale_factor=1,
+        is_mobile=True,
+        has_touch=True,
+        java_script_enabled=javascript,
+        accept_downloads=True,
+        locale="es-CL",
+    )
+    context.set_default_timeout(10_000)
+    try:
+        yield Browsing(context, site_checks, javascript=javascript)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def browsing(chromium, site_checks) -> Iterator[Browsing]:
+    """A fresh phone-sized browser context (own cookies), scripts on."""
+    yield from _browsing(chromium, site_checks, javascript=True)
+
+
+@pytest.fixture
+def browsing_without_js(chromium, site_checks) -> Iterator[Browsing]:
+    """A fresh phone-sized browser context with JavaScript disabled."""
+    yield from _browsing(chromium, site_checks, javascript=False)

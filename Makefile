@@ -23,6 +23,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 # Compile every feature's English catalogue (.po → .mo); the .mo files are not committed.
 translations: $(VENV)/.runtime
 	@for dir in courses/*/translations; do \
+		[ -e $$dir/en/LC_MESSAGES/messages.po ] || continue; \
 		$(BIN)/pybabel -q compile --use-fuzzy -d $$dir || exit 1; \
 	done
 

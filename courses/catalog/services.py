@@ -357,3 +357,71 @@ def refresh_demo_edition(now: datetime, course_slug: str = BUNDLED_COURSE) -> tu
         outcome = "updated"
     db.session.flush()
     return edition, outcome
+
+
+@dataclass(frozen=True)
+class ModuleView:
+    number: int
+    title: str
+    description: str
+    minutes: int | None
+    video_url: str | None
+
+
+@dataclass(frozen=True)
+class EditionView:
+    slug: str
+    registration: RegistrationState
+
+
+@dataclass(frozen=True)
+class CoursePage:
+    """Everything the course page shows, in one language, as plain values."""
+
+    slug: str
+    title: str
+    description: str
+    initiative: str
+    organizers: list[str]
+    channel_url: str | None
+    modules: list[ModuleView]
+    #: (code, localized name) of the countries offered, for the time-zone picker.
+    countries: list[tuple[str, str]]
+    current: EditionView | None
+    others: list[EditionView]
+
+
+def course_page(course: Course, now: datetime, language: str, country: str | None) -> CoursePage:
+    """The course page's content; `country` (one of the course's) adds the deadline there."""
+    if country not in course.countries:
+        country = None
+    edition = current_edition(course, now)
+    current = None
+    if edition is not None:
+        current = EditionView(edition.slug, registration_state(edition, now, language, country))
+    others = [
+        EditionView(e.slug, registration_state(e, now, language))
+        for e in sorted(course.editions, key=lambda e: e.registration_closes, reverse=True)
+        if e is not edition
+    ]
+    return CoursePage(
+        slug=course.slug,
+        title=localized(course.title, language),
+        description=localized(course.description, language),
+        initiative=localized(course.initiative, language),
+        organizers=[localized(o, language) for o in course.organizers],
+        channel_url=course.channel_url,
+        modules=[
+            ModuleView(
+                m.position,
+                localized(m.title, language),
+                localized(m.description, language),
+                m.minutes,
+                m.video_url,
+            )
+            for m in course.modules
+        ],
+        countries=[(code, country_name(code, language)) for code in course.countries],
+        current=current,
+        others=others,
+    )

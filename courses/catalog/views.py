@@ -2,11 +2,53 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, request, url_for
+from werkzeug.routing import BuildError
+
+from courses import clock
+from courses.catalog import services
+from courses.catalog.forms import CountryTimeForm
+from courses.i18n import country_name, current_language
 
 bp = Blueprint("catalog", __name__)
 
 
 @bp.get("/")
 def index():
-    return render_template("catalog/index.html")
+    """Every course with its current edition: open first, then upcoming, then closed."""
+    entries = services.catalogue(clock.now(), current_language())
+    return render_template("catalog/index.html", entries=entries)
+
+
+@bp.get("/courses/<course>")
+def course(course: str):
+    """A course, its modules and the registration state of its current edition."""
+    found = services.get_course_or_404(course)
+    language = current_language()
+    countries = [(code, country_name(code, language)) for code in found.countries]
+    form = CountryTimeForm(countries, formdata=request.args)
+    page = services.course_page(found, clock.now(), language, form.chosen())
+    register_url = None
+    if page.current is not None and page.current.registration.state == services.OPEN:
+        register_url = register_link(page.slug, page.current.slug)
+    other_links = {
+        e.slug: register_link(page.slug, e.slug) if e.registration.state == services.OPEN else None
+        for e in page.others
+    }
+    return render_template(
+        "catalog/course.html",
+        page=page,
+        form=form,
+        register_url=register_url,
+        other_links=other_links,
+    )
+
+
+def register_link(course: str, edition: str) -> str:
+    """The registration form's address (the registration feature owns the endpoint)."""
+    if "registration.register" in current_app.view_functions:
+        try:
+            return url_for("registration.register", course=course, edition=edition)
+        except BuildError:
+            pass  # the endpoint names its arguments differently; the path is the contract
+    return f"/courses/{course}/{edition}/register"

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +19,10 @@ from courses.certificates import codes
 from courses.certificates.documents import render_pdf, render_png, verify_url  # noqa: F401
 from courses.certificates.models import Certificate, NameCorrection
 from courses.extensions import db
+from courses.i18n import localized
+from courses.mail.services import queue_email
 from courses.registration.models import Enrollment
+from courses.registration.tokens import personal_link, token_for
 
 #: Attempts to draw a code not used yet (a clash is about 1 in 10^13; this is belt and braces).
 CODE_ATTEMPTS = 5
@@ -110,7 +114,7 @@ def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) ->
     name = clean_name(new_name)
     previous = current_certificate(enrollment)
     if previous is None:
-        raise CertificateError("No hay certificado que volver a emitir.")
+        raise CertificateError(_("No hay certificado que volver a emitir."))
     cert = _insert(enrollment, previous.generation + 1, name, now)
     if cert is None:
         # Someone reissued at the same moment: theirs stands.
@@ -144,7 +148,7 @@ def clean_name(typed: str) -> str:
     """A name as registration keeps it: trimmed, inner spaces collapsed, 2–120 characters."""
     name = _SPACES.sub(" ", typed or "").strip()
     if not NAME_MIN <= len(name) <= NAME_MAX:
-        raise CertificateError("Escribe tu nombre completo (entre 2 y 120 caracteres).")
+        raise CertificateError(_("Escribe tu nombre completo (entre 2 y 120 caracteres)."))
     return name
 
 
@@ -189,9 +193,6 @@ def pending_name_correction(enrollment: Enrollment) -> NameCorrection | None:
 
 def _queue_ready_mail(cert: Certificate, now: datetime) -> None:
     """Queue "tu certificado está listo" with the personal link and the verification link."""
-    from courses.mail.services import queue_email
-    from courses.registration.tokens import personal_link, token_for
-
     enrollment = cert.enrollment
     if enrollment.erased_at is not None:
         return
@@ -204,10 +205,11 @@ def _queue_ready_mail(cert: Certificate, now: datetime) -> None:
         now=now,
         enrollment_id=enrollment.id,
         name=cert.holder_name,
-        course=enrollment.edition.course,
-        edition=enrollment.edition,
+        course_title=localized(enrollment.edition.course.title, enrollment.locale),
+        edition_slug=enrollment.edition.slug,
         code=format_code(cert.code),
         personal_link=link,
         pdf_link=f"{link}/certificate.pdf",
+        png_link=f"{link}/certificate.png",
         verify_link=verify_url(cert.code),
     )

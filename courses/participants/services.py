@@ -16,9 +16,11 @@ from courses.catalog.models import Module
 from courses.certificates.models import Certificate
 from courses.certificates.services import current_certificate, issue_certificate
 from courses.extensions import db
-from courses.i18n import format_deadline
+from courses.i18n import format_deadline, localized
+from courses.mail.services import queue_email
 from courses.participants.models import ModuleCompletion, QuizAttempt
 from courses.registration.models import Enrollment
+from courses.registration.tokens import hash_token, personal_link, token_for
 
 #: Sources that may record a completion after the edition's `complete_by`.
 PRIVILEGED_SOURCES = ("coordinator", "import")
@@ -191,3 +193,48 @@ def confirm_email(enrollment: Enrollment, now: datetime) -> bool:
     enrollment.confirmed_at = now
     db.session.flush()
     return True
+
+
+def enrollment_by_token(token: str) -> Enrollment | None:
+    """The enrollment a personal link opens; None for an unknown token or erased data."""
+    if not token or len(token) > 64:
+        return None
+    enrollment = db.session.scalars(
+        select(Enrollment).where(Enrollment.token_hash == hash_token(token))
+    ).first()
+    if enrollment is None or enrollment.erased_at is not None:
+        return None
+    return enrollment
+
+
+def resend_links(email: str, now: datetime, language: str) -> int:
+    """E-mail the personal links of every enrollment of `email` in one message; how many."""
+    key = email.strip().lower()
+    enrollments = list(
+        db.session.scalars(
+            select(Enrollment)
+            .where(Enrollment.email_key == key, Enrollment.erased_at.is_(None))
+            .order_by(Enrollment.created_at)
+        )
+    )
+    if not enrollments:
+        return 0
+    links = [
+        {
+            "course": localized(e.edition.course.title, language),
+            "edition": e.edition.slug,
+            "waiting": e.is_waiting,
+            "link": personal_link(token_for(e.token_salt)),
+        }
+        for e in enrollments
+    ]
+    queue_email(
+        kind="lost-link",
+        recipient=enrollments[-1].email,
+        template="participants/mail_lost_link",
+        language=language,
+        now=now,
+        enrollment_id=enrollments[-1].id if len(enrollments) == 1 else None,
+        links=links,
+    )
+    return len(enrollments)

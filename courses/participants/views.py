@@ -1,7 +1,229 @@
-"""Participants pages."""
+"""The participant's pages: `/my/<token>`, its modules, completion, name correction, lost link.
+
+Handlers are thin: load the enrollment from the token (or 404), call a service, commit once,
+and answer a POST with a redirect (303) and a flashed message.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy.exc import OperationalError
+
+from courses import clock, limits
+from courses.certificates.services import CertificateError, change_name
+from courses.extensions import db, limiter
+from courses.i18n import current_language
+from courses.participants import pages, services
+from courses.participants.forms import ActionForm, LostLinkForm, NameForm, quiz_answers, quiz_form
+from courses.participants.services import CompletionRefused
+from courses.registration.models import Enrollment
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("participants", __name__)
+
+
+@bp.after_request
+def personal_data_is_not_cached(response: Response) -> Response:
+    """Personal pages must not stay in shared caches or the browser's history cache."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _enrollment(token: str) -> Enrollment:
+    enrollment = services.enrollment_by_token(token)
+    if enrollment is None:
+        abort(404)
+    return enrollment
+
+
+def _module(enrollment: Enrollment, number: int):
+    module = services.module_by_position(enrollment, number)
+    if module is None:
+        abort(404)
+    return module
+
+
+@bp.get("/my/<token>")
+def home(token: str):
+    enrollment = _enrollment(token)
+    now = clock.now()
+    if enrollment.confirmed_at is None:
+        try:
+            services.confirm_email(enrollment, now)
+            db.session.commit()
+        except OperationalError:
+            # A busy database must not keep people from their page; the next visit confirms.
+            log.warning("could not record the confirmation of enrollment %s", enrollment.id)
+            db.session.rollback()
+    context = pages.home_context(enrollment, token, now, current_language())
+    return render_template(
+        "participants/home.html",
+        name_form=NameForm(name=enrollment.name),
+        **context,
+    )
+
+
+@bp.post("/my/<token>/name")
+def correct_name(token: str):
+    enrollment = _enrollment(token)
+    form = NameForm()
+    if form.validate_on_submit():
+        try:
+            change = change_name(enrollment, form.name.data, clock.now())
+        except CertificateError as error:
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            if change.outcome == "changed":
+                flash(_("Listo: tu nombre quedó como «%(name)s».", name=change.name), "success")
+            else:
+                flash(
+                    _(
+                        "Recibimos tu solicitud de corrección («%(name)s»). La coordinación la "
+                        "revisará y, si la aprueba, recibirás un certificado nuevo.",
+                        name=change.name,
+                    ),
+                    "success",
+                )
+            return redirect(url_for(".home", token=token), code=303)
+    db.session.rollback()
+    context = pages.home_context(enrollment, token, clock.now(), current_language())
+    return render_template("participants/home.html", name_form=form, **context), 400
+
+
+@bp.get("/my/<token>/modules/<int:number>")
+def module(token: str, number: int):
+    enrollment = _enrollment(token)
+    module = _module(enrollment, number)
+    language = current_language()
+    play = request.args.get("play") == "1"
+    context = pages.module_context(enrollment, module, token, clock.now(), language, play)
+    form_class = quiz_form(module.questions or [], language)
+    return render_template(
+        "participants/module.html", action_form=ActionForm(), quiz=form_class(), **context
+    )
+
+
+def _refused(enrollment: Enrollment, module, token: str, message: str, quiz=None):
+    """Show the module page again with the refusal; nothing was stored."""
+    db.session.rollback()
+    language = current_language()
+    context = pages.module_context(enrollment, module, token, clock.now(), language, False)
+    quiz = quiz or quiz_form(module.questions or [], language)()
+    return (
+        render_template(
+            "participants/module.html",
+            action_form=ActionForm(),
+            quiz=quiz,
+            refusal=message,
+            **context,
+        ),
+        403 if message else 400,
+    )
+
+
+def _certificate_flash(certificate) -> None:
+    if certificate is not None:
+        flash(
+            _("¡Completaste todos los módulos! Tu certificado está listo en tu página."),
+            "success",
+        )
+
+
+@bp.post("/my/<token>/modules/<int:number>/complete")
+def complete(token: str, number: int):
+    enrollment = _enrollment(token)
+    module = _module(enrollment, number)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        certificate = services.mark_module(enrollment, module, source="self", now=clock.now())
+    except CompletionRefused as refusal:
+        return _refused(enrollment, module, token, refusal.message)
+    db.session.commit()
+    flash(_("Módulo %(n)s marcado como completado.", n=number), "success")
+    _certificate_flash(certificate)
+    return redirect(url_for(".module", token=token, number=number), code=303)
+
+
+@bp.post("/my/<token>/modules/<int:number>/undo")
+def undo(token: str, number: int):
+    enrollment = _enrollment(token)
+    module = _module(enrollment, number)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if enrollment.edition.course.completion != "self":
+        abort(403)
+    try:
+        services.unmark_module(enrollment, module, now=clock.now())
+    except CompletionRefused as refusal:
+        return _refused(enrollment, module, token, refusal.message)
+    db.session.commit()
+    flash(_("Módulo %(n)s marcado como pendiente.", n=number), "success")
+    return redirect(url_for(".module", token=token, number=number), code=303)
+
+
+@bp.post("/my/<token>/modules/<int:number>/quiz")
+def quiz(token: str, number: int):
+    enrollment = _enrollment(token)
+    module = _module(enrollment, number)
+    questions = module.questions or []
+    form = quiz_form(questions, current_language())()
+    if not form.validate_on_submit():
+        return _refused(enrollment, module, token, "", quiz=form)
+    try:
+        result = services.submit_quiz(
+            enrollment, module, quiz_answers(form, len(questions)), now=clock.now()
+        )
+    except CompletionRefused as refusal:
+        return _refused(enrollment, module, token, refusal.message)
+    db.session.commit()
+    if result.passed:
+        flash(
+            _("¡Aprobaste el módulo %(n)s con %(score)s %%!", n=number, score=result.score),
+            "success",
+        )
+        _certificate_flash(result.certificate)
+    else:
+        wrong = ", ".join(str(n) for n in result.wrong)
+        flash(
+            ngettext(
+                "Obtuviste %(score)s %% y necesitas %(mark)s %%. Revisa la pregunta %(wrong)s "
+                "e inténtalo de nuevo.",
+                "Obtuviste %(score)s %% y necesitas %(mark)s %%. Revisa las preguntas "
+                "%(wrong)s e inténtalo de nuevo.",
+                len(result.wrong),
+                score=result.score,
+                mark=result.pass_mark,
+                wrong=wrong,
+            ),
+            "warning",
+        )
+    return redirect(url_for(".module", token=token, number=number), code=303)
+
+
+@bp.route("/my/lost", methods=["GET", "POST"])
+@limiter.limit(limits.LOST_LINK_PER_CLIENT, methods=["POST"])
+@limiter.limit(limits.LOST_LINK_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
+def lost():
+    form = LostLinkForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("participants/lost.html", form=form), 400
+        services.resend_links(form.email.data, clock.now(), current_language())
+        db.session.commit()
+        # The same answer whether or not the address is registered: nothing to learn here.
+        flash(
+            _(
+                "Si ese correo está inscrito en algún curso, te enviamos ahora un mensaje con "
+                "tus enlaces personales. Revisa también la carpeta de spam."
+            ),
+            "success",
+        )
+        return redirect(url_for(".lost"), code=303)
+    return render_template("participants/lost.html", form=form)

@@ -1,0 +1,186 @@
+"""What the participant's pages show, computed here so templates only display plain values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs, quote, urlsplit
+
+from flask_babel import gettext as _
+
+from courses.catalog.models import Module
+from courses.certificates.codes import format_code
+from courses.certificates.models import Certificate
+from courses.certificates.services import (
+    certificate_state,
+    current_certificate,
+    pending_name_correction,
+    verify_url,
+)
+from courses.i18n import format_day, format_deadline, localized, timezone_label
+from courses.participants.services import completions, progress
+from courses.registration.models import Enrollment
+from courses.registration.tokens import personal_link
+
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+
+
+def youtube_embed_url(video_url: str | None) -> str | None:
+    """The privacy-enhanced (youtube-nocookie.com) player for a single video; None otherwise.
+
+    Channel and playlist pages have no single video to embed: those are shown as a link only.
+    """
+    if not video_url:
+        return None
+    parts = urlsplit(video_url)
+    host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    video_id = None
+    if host == "youtu.be":
+        video_id = parts.path.strip("/").split("/")[0]
+    elif host in ("youtube.com", "youtube-nocookie.com"):
+        if parts.path == "/watch":
+            video_id = (parse_qs(parts.query).get("v") or [""])[0]
+        else:
+            segments = parts.path.strip("/").split("/")
+            if len(segments) >= 2 and segments[0] in ("embed", "shorts", "live", "v"):
+                video_id = segments[1]
+    if video_id and _VIDEO_ID.match(video_id):
+        return f"https://www.youtube-nocookie.com/embed/{video_id}?autoplay=1&rel=0"
+    return None
+
+
+@dataclass(frozen=True)
+class ModuleRow:
+    number: int
+    title: str
+    minutes: int | None
+    completed: bool
+
+
+@dataclass(frozen=True)
+class CertificateBlock:
+    code: str
+    raw_code: str
+    state: str
+    issued: str
+    holder_name: str
+    revoked: str | None
+    verify_url: str
+
+
+def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlock | None:
+    """The certificate as the participant's page shows it."""
+    if cert is None:
+        return None
+    return CertificateBlock(
+        code=format_code(cert.code),
+        raw_code=cert.code,
+        state=certificate_state(cert),
+        issued=format_day(cert.issued_at, timezone),
+        holder_name=cert.holder_name,
+        revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
+        verify_url=verify_url(cert.code),
+    )
+
+
+def deadline_text(enrollment: Enrollment, now: datetime) -> str | None:
+    """ "Puedes completar los módulos hasta …" or "El plazo … terminó el …"; None if no limit."""
+    edition = enrollment.edition
+    if edition.complete_by is None:
+        return None
+    tz = edition.course.timezone
+    when = f"{format_deadline(edition.complete_by, tz)} ({timezone_label(tz)})"
+    if edition.accepts_completions(now):
+        return _("Puedes completar los módulos hasta el %(when)s.", when=when)
+    return _("El plazo para completar los módulos terminó el %(when)s.", when=when)
+
+
+def rule_text(enrollment: Enrollment) -> str:
+    """How modules are completed in this course, in plain words."""
+    course = enrollment.edition.course
+    if course.completion == "quiz":
+        return _(
+            "Mira el video de cada módulo y responde sus preguntas. Apruebas el módulo con "
+            "%(mark)s %% de respuestas correctas; puedes intentarlo las veces que quieras.",
+            mark=course.pass_mark,
+        )
+    if course.completion == "coordinator":
+        return _(
+            "Mira el video de cada módulo. La coordinación del curso marcará los módulos "
+            "que completes; aquí verás tu avance."
+        )
+    return _(
+        "Mira el video de cada módulo y luego pulsa «He completado este módulo». "
+        "Puedes deshacerlo mientras no se emita tu certificado."
+    )
+
+
+def whatsapp_link(enrollment: Enrollment, token: str, language: str) -> str:
+    """A wa.me link that lets people keep their personal link in their own chat."""
+    message = _(
+        "Mi enlace personal del curso «%(course)s»: %(link)s",
+        course=localized(enrollment.edition.course.title, language),
+        link=personal_link(token),
+    )
+    return "https://wa.me/?text=" + quote(message, safe="")
+
+
+def home_context(enrollment: Enrollment, token: str, now: datetime, language: str) -> dict:
+    """Everything `/my/<token>` shows."""
+    edition = enrollment.edition
+    course = edition.course
+    done_ids = completions(enrollment)
+    done, total = progress(enrollment)
+    cert = current_certificate(enrollment)
+    pending = pending_name_correction(enrollment)
+    return {
+        "enrollment": enrollment,
+        "token": token,
+        "course_title": localized(course.title, language),
+        "edition_slug": edition.slug,
+        "waiting": enrollment.is_waiting,
+        "done": done,
+        "total": total,
+        "rule": course.completion,
+        "rule_text": rule_text(enrollment),
+        "deadline_text": deadline_text(enrollment, now),
+        "modules": [
+            ModuleRow(m.position, localized(m.title, language), m.minutes, m.id in done_ids)
+            for m in course.modules
+        ],
+        "certificate": certificate_block(cert, course.timezone),
+        "pending_name": pending.requested_name if pending else None,
+        "whatsapp_link": whatsapp_link(enrollment, token, language),
+    }
+
+
+def module_context(
+    enrollment: Enrollment, module: Module, token: str, now: datetime, language: str, play: bool
+) -> dict:
+    """Everything `/my/<token>/modules/<n>` shows (the embed only when asked for)."""
+    course = enrollment.edition.course
+    positions = [m.position for m in course.modules]
+    embed = youtube_embed_url(module.video_url)
+    return {
+        "enrollment": enrollment,
+        "token": token,
+        "course_title": localized(course.title, language),
+        "number": module.position,
+        "total": len(positions),
+        "title": localized(module.title, language),
+        "description": localized(module.description, language),
+        "minutes": module.minutes,
+        "video_url": module.video_url,
+        "embed_url": embed if play else None,
+        "can_embed": embed is not None,
+        "completed": module.id in completions(enrollment),
+        "rule": course.completion,
+        "waiting": enrollment.is_waiting,
+        "open": enrollment.edition.accepts_completions(now),
+        "deadline_text": deadline_text(enrollment, now),
+        "certified": current_certificate(enrollment) is not None,
+        "pass_mark": course.pass_mark,
+        "previous": module.position - 1 if module.position - 1 in positions else None,
+        "next": module.position + 1 if module.position + 1 in positions else None,
+    }

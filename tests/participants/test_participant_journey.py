@@ -1,0 +1,223 @@
+"""The participant's journey through the test client, under each completion rule."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pypdf
+from sqlalchemy import func, select
+
+from courses.certificates.models import Certificate
+from courses.extensions import db
+from courses.mail.models import OutboxMessage
+from courses.participants.models import ModuleCompletion, QuizAttempt
+from tests.participants.helpers import ACCENTED_NAME, NOW, csrf_token, enroll, make_course
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _post(client, url: str, page_url: str, data: dict | None = None):
+    page = client.get(page_url)
+    return client.post(url, data={"csrf_token": csrf_token(page.text), **(data or {})})
+
+
+def test_self_completion_journey_gives_one_certificate_pdf_and_mail(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="self")
+    enrollment, token = enroll(edition)
+
+    home = client.get(f"/my/{token}")
+    assert home.status_code == 200
+    assert home.headers["Cache-Control"] == "private, no-store"
+    assert "0 de 6 módulos" in home.text
+    assert ACCENTED_NAME.replace("'", "&#39;") in home.text
+    assert "https://wa.me/?text=" in home.text
+    db.session.refresh(enrollment)
+    assert enrollment.confirmed_at == NOW
+
+    for number in range(1, 7):
+        page_url = f"/my/{token}/modules/{number}"
+        response = _post(client, f"{page_url}/complete", page_url)
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(page_url)
+    home = client.get(f"/my/{token}")
+    assert "6 de 6 módulos" in home.text
+    cert = db.session.scalars(select(Certificate)).one()
+    display = f"{cert.code[:5]}-{cert.code[5:]}"
+    assert display in home.text
+    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "certificate"))
+    mail = mails.one()
+    assert mail.subject == "Tu certificado está listo"
+    assert f"/my/{token}/certificate.pdf" in mail.body_text
+
+    pdf = client.get(f"/my/{token}/certificate.pdf")
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    assert pdf.headers["Cache-Control"] == "private, no-store"
+    assert len(pdf.data) < 100 * 1024
+    reader = pypdf.PdfReader(io.BytesIO(pdf.data))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert ACCENTED_NAME in text
+    assert display in text
+    assert "Barreras y oportunidades cuando se piensa exportar" in text
+    assert f"http://certificados.test/verify/{cert.code}" in text
+
+
+def test_undo_works_until_the_certificate_is_issued(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="self")
+    _enrollment, token = enroll(edition)
+    page_url = f"/my/{token}/modules/2"
+    _post(client, f"{page_url}/complete", page_url)
+    assert _count(ModuleCompletion) == 1
+    response = _post(client, f"{page_url}/undo", page_url)
+    assert response.status_code == 303
+    assert _count(ModuleCompletion) == 0
+    for number in range(1, 7):
+        url = f"/my/{token}/modules/{number}"
+        _post(client, f"{url}/complete", url)
+    assert _count(Certificate) == 1
+    page = client.get(page_url)
+    assert "Deshacer" not in page.text
+    token_page = client.get(f"/my/{token}").text
+    response = client.post(f"{page_url}/undo", data={"csrf_token": csrf_token(token_page)})
+    assert response.status_code == 403
+    assert _count(ModuleCompletion) == 6
+
+
+def test_quiz_failed_then_passed_shows_wrong_questions_but_not_answers(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="quiz")
+    enrollment, token = enroll(edition)
+    modules = edition.course.modules
+    page_url = f"/my/{token}/modules/1"
+    right = str(modules[0].questions[0]["answer"])
+    wrong = str((int(right) + 1) % 3)
+    response = _post(client, f"{page_url}/quiz", page_url, {"q1": right, "q2": wrong, "q3": wrong})
+    assert response.status_code == 303
+    page = client.get(page_url)
+    assert "Obtuviste 33 % y necesitas 70 %" in page.text
+    assert "Revisa las preguntas 2, 3" in page.text
+    assert _count(ModuleCompletion) == 0
+    attempt = db.session.scalars(select(QuizAttempt)).one()
+    assert (attempt.score, attempt.passed) == (33, False)
+
+    for module in modules:
+        url = f"/my/{token}/modules/{module.position}"
+        answer = str(module.questions[0]["answer"])
+        response = _post(client, f"{url}/quiz", url, {"q1": answer, "q2": answer, "q3": answer})
+        assert response.status_code == 303
+    assert _count(QuizAttempt) == 7
+    assert _count(ModuleCompletion) == 6
+    assert _count(Certificate) == 1
+    assert client.get(f"/my/{token}/certificate.pdf").status_code == 200
+    db.session.refresh(enrollment)
+    assert enrollment.completed_at == NOW
+
+
+def test_unanswered_quiz_is_refused_next_to_the_question_and_stores_nothing(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="quiz")
+    _enrollment, token = enroll(edition)
+    page_url = f"/my/{token}/modules/1"
+    response = _post(client, f"{page_url}/quiz", page_url, {"q1": "0"})
+    assert response.status_code == 400
+    assert 'id="q2-error"' in response.text
+    assert _count(QuizAttempt) == 0
+
+
+def test_coordinator_rule_shows_state_only_and_completion_comes_from_the_service(app, client):
+    from courses.participants.services import mark_module
+
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="coordinator")
+    enrollment, token = enroll(edition)
+    page_url = f"/my/{token}/modules/1"
+    page = client.get(page_url)
+    assert "He completado este módulo" not in page.text
+    response = client.post(
+        f"{page_url}/complete", data={"csrf_token": csrf_token(client.get(f"/my/{token}").text)}
+    )
+    assert response.status_code == 403
+    assert _count(ModuleCompletion) == 0
+    for module in edition.course.modules:
+        mark_module(enrollment, module, source="coordinator", now=NOW)
+    db.session.commit()
+    assert "6 de 6 módulos" in client.get(f"/my/{token}").text
+    assert client.get(f"/my/{token}/certificate.png").status_code == 200
+
+
+def test_completion_after_complete_by_is_refused_with_the_date(app, client):
+    edition = make_course(completion="self", complete_by=NOW + timedelta(hours=1))
+    _enrollment, token = enroll(edition)
+    app.config["FIXED_NOW"] = NOW + timedelta(hours=1)
+    page_url = f"/my/{token}/modules/1"
+    page = client.get(page_url)
+    assert "terminó el" in page.text
+    response = client.post(
+        f"{page_url}/complete", data={"csrf_token": csrf_token(client.get(f"/my/{token}").text)}
+    )
+    assert response.status_code == 403
+    assert "El plazo para completar los módulos terminó" in response.text
+    assert _count(ModuleCompletion) == 0
+
+
+def test_waiting_list_cannot_complete_nor_download(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="self", capacity=1)
+    enroll(edition, email="first@example.org")
+    _waiting, token = enroll(edition, email="second@example.org", waiting=True)
+    home = client.get(f"/my/{token}")
+    assert "lista de espera" in home.text
+    page_url = f"/my/{token}/modules/1"
+    client.get(page_url)
+    response = client.post(
+        f"{page_url}/complete", data={"csrf_token": csrf_token(client.get(f"/my/{token}").text)}
+    )
+    assert response.status_code == 403
+    assert _count(ModuleCompletion) == 0
+    assert client.get(f"/my/{token}/certificate.pdf").status_code == 404
+
+
+def test_unknown_token_is_a_plain_404_and_tokens_do_not_cross(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    first, first_token = enroll(edition, email="a@example.org")
+    _second, second_token = enroll(edition, email="b@example.org", name="Otra Persona")
+    assert client.get("/my/not-a-real-token").status_code == 404
+    assert client.get("/my/not-a-real-token/modules/1").status_code == 404
+    assert client.get("/my/not-a-real-token/certificate.pdf").status_code == 404
+    assert client.get(f"/my/{first_token}/certificate.pdf").status_code == 404  # not earned
+    for number in range(1, 7):
+        url = f"/my/{first_token}/modules/{number}"
+        _post(client, f"{url}/complete", url.replace(f"/modules/{number}", ""))
+    assert client.get(f"/my/{first_token}/certificate.pdf").status_code == 200
+    # The other person's link shows their own (empty) progress and no certificate.
+    second_page = client.get(f"/my/{second_token}").text
+    assert "0 de 6 módulos" in second_page
+    assert ACCENTED_NAME.replace("'", "&#39;") not in second_page
+    assert client.get(f"/my/{second_token}/certificate.pdf").status_code == 404
+    assert client.get(f"/my/{second_token}/certificate.png").status_code == 404
+    owners = set(db.session.scalars(select(ModuleCompletion.enrollment_id)))
+    assert owners == {first.id}
+
+
+def test_module_page_loads_nothing_third_party_until_play(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    _enrollment, token = enroll(edition)
+    page = client.get(f"/my/{token}/modules/1")
+    assert "<iframe" not in page.text
+    assert "youtube-nocookie.com" not in page.text
+    assert f"/my/{token}/modules/1?play=1" in page.text
+    played = client.get(f"/my/{token}/modules/1?play=1")
+    assert 'src="https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ' in played.text
+    # Module 2 links to a channel, not a video: a link only, never an embed.
+    channel = client.get(f"/my/{token}/modules/2?play=1")
+    assert "<iframe" not in channel.text
+    assert "https://www.youtube.com/@AlianzadelPacificoOficial/videos" in channel.text
+    assert client.get(f"/my/{token}/modules/7").status_code == 404

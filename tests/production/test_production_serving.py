@@ -1,0 +1,159 @@
+"""Serving in production: headers, cookies, request ids, /healthz, error pages, gunicorn."""
+
+from __future__ import annotations
+
+import logging
+import runpy
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from prodkit import ROOT, free_port
+
+from courses import create_app
+from courses.database import utcnow
+from courses.extensions import db
+from courses.mail.models import OutboxMessage
+
+
+def test_every_page_carries_the_security_headers(client):
+    response = client.get("/privacy")
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] in ("same-origin", "strict-origin-when-cross-origin")
+    # Plain http (the testing base URL): no HSTS, which would lock a pilot out of http.
+    assert "Strict-Transport-Security" not in response.headers
+    assert client.get("/no-such-page").headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_https_base_url_turns_on_hsts_and_secure_cookies(database_url):
+    app = create_app(
+        "testing",
+        {"SQLALCHEMY_DATABASE_URI": database_url, "PUBLIC_BASE_URL": "https://cursos.example"},
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    client = app.test_client()
+    response = client.get("/language/en?next=/privacy")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_request_id_is_taken_from_the_proxy_or_made_and_reaches_the_log(app, client, caplog):
+    @app.get("/test-logs-something")
+    def logs_something():
+        logging.getLogger("courses.test").warning("something worth a look")
+        return "ok"
+
+    given = client.get("/privacy", headers={"X-Request-ID": "edge-42.abc"})
+    assert given.headers["X-Request-ID"] == "edge-42.abc"
+    made = client.get("/privacy", headers={"X-Request-ID": "bad id with spaces; and <html>"})
+    assert made.headers["X-Request-ID"] != "edge-42.abc"
+    assert len(made.headers["X-Request-ID"]) == 32 and " " not in made.headers["X-Request-ID"]
+
+    with caplog.at_level(logging.WARNING, logger="courses"):
+        client.get("/test-logs-something", headers={"X-Request-ID": "trace-me"})
+    record = next(r for r in caplog.records if r.getMessage() == "something worth a look")
+    assert record.request_id == "trace-me"
+
+
+def test_an_unexpected_error_is_a_plain_500_page_that_leaks_nothing(app, client, caplog):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/test-explodes")
+    def explodes():
+        raise RuntimeError("password=hunter2 at postgresql://admin:s3cret@db.internal/courses")
+
+    with caplog.at_level(logging.ERROR, logger="courses"):
+        response = client.get("/test-explodes")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    for secret in ("hunter2", "s3cret", "db.internal", "Traceback", "RuntimeError", ".py"):
+        assert secret not in page
+    assert "Algo salió mal" in page
+    assert response.headers["X-Request-ID"]
+    # The details go to the log (with the request id), not to the visitor.
+    assert any("hunter2" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+def test_healthz_reports_the_database_and_the_outbox_backlog(app, client):
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json == {
+        "status": "ok",
+        "database": "ok",
+        "outbox": {"backlog": 0, "oldest_unsent_age_seconds": None},
+    }
+    assert answer.headers["Cache-Control"] == "no-store"
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    for number, sent in ((1, None), (2, None), (3, utcnow())):
+        db.session.add(
+            OutboxMessage(
+                message_id=f"<health-{number}@test>",
+                kind="test",
+                recipient="a@example.org",
+                subject="s",
+                body_text="b",
+                created_at=two_hours_ago,
+                next_attempt_at=two_hours_ago,
+                sent_at=sent,
+            )
+        )
+    db.session.commit()
+    answer = client.get("/healthz")
+    assert answer.status_code == 200  # the web side works; mail trouble is "degraded"
+    assert answer.json["status"] == "degraded"
+    assert answer.json["outbox"]["backlog"] == 2
+    assert 7100 <= answer.json["outbox"]["oldest_unsent_age_seconds"] <= 7300
+
+
+def test_healthz_is_503_when_the_database_is_unreachable():
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    answer = app.test_client().get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json == {"status": "unavailable", "database": "unreachable"}
+    # A page needing the database says so in words, with no details.
+    page = app.test_client().get("/")
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert "Servicio no disponible" in text
+    assert "psycopg" not in text and "nothing" not in text and "Connection refused" not in text
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_gunicorn_settings_come_from_the_environment(monkeypatch):
+    for name in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "GUNICORN_BIND", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["workers"] == 2 and settings["worker_class"] == "sync"
+    assert settings["bind"] == "127.0.0.1:8000"
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("PORT", "8123")
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["workers"] == 3 and settings["bind"] == "127.0.0.1:8123"
+    monkeypatch.setenv("GUNICORN_WORKERS", "5")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 5
+    monkeypatch.setenv("GUNICORN_WORKERS", "many")
+    with pytest.raises(SystemExit, match="GUNICORN_WORKERS"):
+        runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_make_serve_refuses_to_start_without_a_secret_key():
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.runtime", "-o", "translations", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "SECRET_KEY" in done.stderr and "export SECRET_KEY=" in done.stderr

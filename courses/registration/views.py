@@ -1,7 +1,110 @@
-"""Registration pages."""
+"""Registration pages: the form (`registration.register`) and its confirmation."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from courses import clock, limits
+from courses.catalog.models import Edition
+from courses.catalog.services import get_edition_or_404, registration_state
+from courses.extensions import db, limiter
+from courses.i18n import COUNTRY_TIMEZONES, country_name, current_language, localized
+from courses.registration import rules, services
+from courses.registration.forms import RegistrationForm
 
 bp = Blueprint("registration", __name__)
+
+#: Session key remembering the last outcome, so the confirmation page can say it.
+OUTCOME = "registration_outcome"
+
+
+@bp.route("/courses/<course_slug>/<edition_slug>/register", methods=["GET", "POST"])
+@limiter.limit(limits.REGISTRATION_PER_CLIENT, methods=["POST"])
+@limiter.limit(limits.REGISTRATION_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
+def register(course_slug: str, edition_slug: str):
+    """Show the form (GET) or register (POST: 303 to the confirmation, or 4xx with errors)."""
+    edition = get_edition_or_404(course_slug, edition_slug)
+    now = clock.now()
+    language = current_language()
+    form = RegistrationForm()
+    form.offer_countries(list(edition.course.countries), language)
+    chosen = (request.args.get("country") or "").upper()
+    if request.method == "GET" and chosen in edition.course.countries:
+        form.country.data = chosen
+    refusal, status = None, 200
+    if request.method == "POST":
+        try:
+            result = services.register(
+                edition,
+                _applicant(form),
+                language=language,
+                now=now,
+                privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+            )
+        except services.RegistrationClosed as error:
+            refusal, status = error.message, 403
+        except services.InvalidRegistration as error:
+            for field, message in error.errors.items():
+                form[field].errors = [message]
+            status = 422
+        except services.SeatsBusy:
+            refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
+        else:
+            edition_id = edition.id
+            db.session.commit()
+            session[OUTCOME] = {"edition": edition_id, "outcome": result.outcome}
+            return redirect(
+                url_for(".registered", course_slug=course_slug, edition_slug=edition_slug),
+                code=303,
+            )
+    page = _page(edition, now, language, chosen)
+    return render_template("registration/register.html", form=form, refusal=refusal, **page), status
+
+
+@bp.get("/courses/<course_slug>/<edition_slug>/registered")
+def registered(course_slug: str, edition_slug: str):
+    """ "Revisa tu correo": what happened, without showing anyone's personal data."""
+    edition = get_edition_or_404(course_slug, edition_slug)
+    remembered = session.get(OUTCOME) or {}
+    outcome = remembered.get("outcome") if remembered.get("edition") == edition.id else None
+    page = _page(edition, clock.now(), current_language(), "")
+    return render_template("registration/registered.html", outcome=outcome, **page)
+
+
+def _applicant(form: RegistrationForm) -> services.Applicant:
+    return services.Applicant(
+        name=form.name.data or "",
+        email=form.email.data or "",
+        phone=form.phone.data or "",
+        country=form.country.data or "",
+        organization=form.organization.data or "",
+        consent=bool(form.consent.data),
+    )
+
+
+def _page(edition: Edition, now, language: str, chosen: str) -> dict:
+    """Plain values both pages show: course, edition, state in words, phone examples."""
+    course = edition.course
+    countries = list(course.countries)
+    return {
+        "edition": edition,
+        "course_title": localized(course.title, language),
+        "course_url": f"/courses/{course.slug}",
+        "registration": registration_state(edition, now, language, country=chosen or None),
+        "time_countries": [
+            (code, country_name(code, language)) for code in countries if code in COUNTRY_TIMEZONES
+        ],
+        "chosen_country": chosen,
+        "phone_examples": [
+            (country_name(code, language), rules.phone_example(code)) for code in countries
+        ],
+    }

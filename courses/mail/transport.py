@@ -1,0 +1,99 @@
+"""Handing one outbox row to the world: an SMTP server (Flask-Mail) or the development mailbox.
+
+Flask-Mail opens its SMTP connection without a timeout, so a silent server would hold a worker
+forever; `TimeoutConnection` is Flask-Mail's connection with `MAIL_TIMEOUT` applied.
+Settings are read from `current_app.config` at delivery time (not when the app was built), and
+Flask-Mail's `MAIL_SUPPRESS_SEND` is ignored: a configured `MAIL_SERVER` means "really send".
+"""
+
+from __future__ import annotations
+
+import smtplib
+
+from flask import current_app
+from flask_mail import Connection, Message
+
+from courses.extensions import mail
+from courses.mail.models import OutboxMessage
+
+SMTP = "smtp"
+MAILBOX = "mailbox"
+
+
+class DeliveryUnavailable(Exception):
+    """No way to deliver mail is configured (production without MAIL_SERVER)."""
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's SMTP connection, but one that gives up after `timeout` seconds."""
+
+    def __init__(self, state, timeout: float) -> None:
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        state = self.mail
+        if state.use_ssl:
+            host = smtplib.SMTP_SSL(state.server, state.port, timeout=self.timeout)
+        else:
+            host = smtplib.SMTP(state.server, state.port, timeout=self.timeout)
+        try:
+            host.set_debuglevel(int(state.debug))
+            if state.use_tls:
+                host.starttls()
+            if state.username and state.password:
+                host.login(state.username, state.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+
+def mailbox_enabled() -> bool:
+    """Whether /dev/mailbox exists: development and testing only, never in production."""
+    config = current_app.config
+    return bool(config.get("MAILBOX_ENABLED")) and config.get("ENV_NAME") != "production"
+
+
+def method() -> str:
+    """How mail leaves this process: "smtp" when MAIL_SERVER is set, else "mailbox"."""
+    if current_app.config.get("MAIL_SERVER"):
+        return SMTP
+    if mailbox_enabled():
+        return MAILBOX
+    raise DeliveryUnavailable("MAIL_SERVER is not configured")
+
+
+def build_message(row: OutboxMessage) -> Message:
+    """The MIME message for a row; its Message-ID is the row's, so a resend is recognisable."""
+    message = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=row.body_text,
+        html=row.body_html,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        date=row.created_at.timestamp() if row.created_at else None,
+    )
+    message.msgId = row.message_id
+    return message
+
+
+def send(row: OutboxMessage) -> str:
+    """Deliver one row; raise on failure (timeout, refused connection, SMTP error)."""
+    how = method()
+    if how == MAILBOX:
+        # The development mailbox is the outbox table itself: "delivered" means readable there.
+        return MAILBOX
+    state = mail.init_mail(current_app.config, current_app.debug)
+    state.suppress = False
+    connection = TimeoutConnection(state, float(current_app.config["MAIL_TIMEOUT"]))
+    connection.host = connection.configure_host()
+    try:
+        connection.send(build_message(row))
+    finally:
+        # Once the server accepted the message, a failing QUIT must not make it count as unsent.
+        try:
+            connection.host.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.host.close()
+    return SMTP

@@ -1,0 +1,235 @@
+"""Registration rules: who may register, what is stored, who gets a seat, what is e-mailed.
+
+Plain functions taking `now`; they only flush. The view commits once, so an enrollment and its
+confirmation e-mail are stored together or not at all. The database holds the invariants (one
+registration per e-mail and edition, one person per seat); these functions catch the conflicts
+inside a savepoint and answer as if they had seen them first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from courses.catalog.models import Edition
+from courses.catalog.services import registration_state
+from courses.extensions import db
+from courses.i18n import format_deadline, localized, timezone_label
+from courses.mail.services import queue_email
+from courses.registration import rules, tokens
+from courses.registration.models import REGISTERED, WAITING, Enrollment
+from courses.registration.rules import Applicant, InvalidRegistration  # noqa: F401 - for views
+
+#: Outcomes of `register`: a seat (or unlimited place), the waiting list, or already there.
+ALREADY = "already"
+
+#: Attempts at taking a free seat when concurrent registrations keep taking it first.
+SEAT_ATTEMPTS = 8
+
+
+class RegistrationClosed(Exception):
+    """The edition is not accepting registrations at this instant."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SeatsBusy(Exception):
+    """Too many concurrent registrations took every free seat we tried; try again."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `register` did: `outcome` is "registered", "waiting" or "already"."""
+
+    enrollment: Enrollment
+    outcome: str
+
+
+def enrollment_token(enrollment: Enrollment) -> str:
+    """The personal-link token of an enrollment (the same every time it is derived)."""
+    return tokens.token_for(enrollment.token_salt)
+
+
+def find_by_token(token: str) -> Enrollment | None:
+    """The enrollment whose personal link carries `token`, or None (also once erased)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(
+        select(Enrollment).where(
+            Enrollment.token_hash == tokens.hash_token(token), Enrollment.erased_at.is_(None)
+        )
+    )
+
+
+def check_open(edition: Edition, now: datetime, language: str) -> None:
+    """Raise RegistrationClosed, in words, unless `edition` accepts registrations at `now`."""
+    if not edition.is_open(now):
+        raise RegistrationClosed(registration_state(edition, now, language).sentence)
+
+
+def register(
+    edition: Edition,
+    applicant: Applicant,
+    *,
+    language: str,
+    now: datetime,
+    privacy_version: str,
+) -> Registration:
+    """Register `applicant` for `edition` at `now`, queueing the matching e-mail (flush only).
+
+    Raises RegistrationClosed, InvalidRegistration (errors by field) or SeatsBusy; in each case
+    nothing has been added to the session.
+    """
+    check_open(edition, now, language)
+    clean = rules.clean(applicant, edition.course.countries, language)
+    existing = _existing(edition, clean.email_key)
+    if existing is not None:
+        return _already_registered(existing, language, now)
+    for _attempt in range(SEAT_ATTEMPTS):
+        status, seat = _next_place(edition)
+        salt = tokens.new_salt()
+        enrollment = Enrollment(
+            edition_id=edition.id,
+            name=clean.name,
+            email=clean.email,
+            email_key=clean.email_key,
+            phone=clean.phone,
+            country=clean.country,
+            organization=clean.organization,
+            status=status,
+            seat=seat,
+            locale=language,
+            token_salt=salt,
+            token_hash=tokens.hash_token(tokens.token_for(salt)),
+            consent_at=now,
+            privacy_version=privacy_version,
+            created_at=now,
+        )
+        try:
+            with _savepoint():
+                db.session.add(enrollment)
+        except IntegrityError:
+            # Someone registered the same address, or took this seat, a moment ago.
+            existing = _existing(edition, clean.email_key)
+            if existing is not None:
+                return _already_registered(existing, language, now)
+            continue
+        template = "mail_waiting" if status == WAITING else "mail_confirmation"
+        _queue(
+            enrollment, kind=f"registration-{status}", template=template, language=language, now=now
+        )
+        return Registration(enrollment, status)
+    raise SeatsBusy()
+
+
+def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
+    """Give free seats to the waiting list, in registration order, and tell each person."""
+    promoted: list[Enrollment] = []
+    waiting = db.session.scalars(
+        select(Enrollment)
+        .where(
+            Enrollment.edition_id == edition.id,
+            Enrollment.status == WAITING,
+            Enrollment.erased_at.is_(None),
+        )
+        .order_by(Enrollment.created_at, Enrollment.id)
+    ).all()
+    for enrollment in waiting:
+        status, seat = _next_place(edition)
+        if status == WAITING:
+            break
+        try:
+            with _savepoint():
+                enrollment.status, enrollment.seat = REGISTERED, seat
+        except IntegrityError:
+            # A concurrent registration took the seat; the rest wait for the next promotion.
+            db.session.refresh(enrollment)
+            break
+        _queue(
+            enrollment,
+            kind="registration-promoted",
+            template="mail_promoted",
+            language=enrollment.locale,
+            now=now,
+        )
+        promoted.append(enrollment)
+    return promoted
+
+
+def _existing(edition: Edition, email_key: str) -> Enrollment | None:
+    return db.session.scalar(
+        select(Enrollment).where(
+            Enrollment.edition_id == edition.id, Enrollment.email_key == email_key
+        )
+    )
+
+
+def _already_registered(existing: Enrollment, language: str, now: datetime) -> Registration:
+    """Re-send the same personal link to the registered address; show nothing about it."""
+    _queue(
+        existing, kind="registration-already", template="mail_already", language=language, now=now
+    )
+    return Registration(existing, ALREADY)
+
+
+def _next_place(edition: Edition) -> tuple[str, int | None]:
+    """("registered", lowest free seat), ("registered", None) if unlimited, or ("waiting", None)."""
+    if edition.capacity == 0:
+        return REGISTERED, None
+    taken = set(
+        db.session.scalars(
+            select(Enrollment.seat).where(
+                Enrollment.edition_id == edition.id, Enrollment.seat.is_not(None)
+            )
+        )
+    )
+    free = next((n for n in range(1, edition.capacity + 1) if n not in taken), None)
+    return (REGISTERED, free) if free is not None else (WAITING, None)
+
+
+def _savepoint():
+    """A SAVEPOINT inside the request's transaction; conflicts roll back only this part."""
+    return db.session.begin_nested()
+
+
+def _queue(
+    enrollment: Enrollment, *, kind: str, template: str, language: str, now: datetime
+) -> None:
+    queue_email(
+        kind=kind,
+        recipient=enrollment.email,
+        template=f"registration/{template}",
+        language=language,
+        now=now,
+        enrollment_id=enrollment.id,
+        **mail_context(enrollment, language),
+    )
+
+
+def mail_context(enrollment: Enrollment, language: str) -> dict:
+    """Plain values the registration e-mails show, in `language`."""
+    edition = enrollment.edition
+    course = edition.course
+    complete_by = None
+    if edition.complete_by is not None:
+        complete_by = (
+            f"{format_deadline(edition.complete_by, course.timezone, language)} "
+            f"({timezone_label(course.timezone, language)})"
+        )
+    return {
+        "name": enrollment.name,
+        "course_title": localized(course.title, language),
+        "edition_label": edition.slug,
+        "modules": [localized(module.title, language) for module in course.modules],
+        "completion": course.completion,
+        "pass_mark": course.pass_mark,
+        "complete_by": complete_by,
+        "channel_url": course.channel_url,
+        "waiting": enrollment.status == WAITING,
+        "link": tokens.personal_link(enrollment_token(enrollment)),
+    }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -54,3 +56,63 @@ def test_every_msgid_in_code_and_templates_has_an_english_translation():
     }
     report = "\n".join(f"{places[0]}: {msgid!r}" for msgid, places in sorted(missing.items()))
     assert not missing, f"{len(missing)} msgid(s) without English:\n{report}"
+
+
+SPANISH_ONLY = (
+    "Inscribirme",
+    "Módulos",
+    "Inscripciones abiertas",
+    "Capacitaciones de la",
+    "Idioma",
+)
+
+
+def _english_pages(client) -> list[str]:
+    pages = []
+    for url in ("/", "/courses/pesca-acuicultura?country=PE"):
+        response = client.get(url)
+        assert response.status_code == 200
+        pages.append(response.get_data(as_text=True))
+    return pages
+
+
+def _assert_english(html: str) -> None:
+    assert '<html lang="en">' in html
+    for spanish in SPANISH_ONLY:
+        assert spanish not in html
+
+
+@pytest.fixture
+def open_course(app, runner):
+    from catalog_helpers import BUNDLED
+
+    assert runner.invoke(args=["courses", "load", str(BUNDLED)]).exit_code == 0
+    app.config["FIXED_NOW"] = datetime(2023, 7, 10, 12, tzinfo=UTC)
+
+
+def test_pages_are_in_spanish_by_default(client, open_course):
+    home, course = _english_pages(client)
+    assert '<html lang="es">' in home and '<html lang="es">' in course
+    assert "Inscripciones abiertas hasta el viernes, 21 de julio de 2023, 23:59" in home
+    assert "En Perú: viernes, 21 de julio de 2023, 22:59 (hora de Perú)" in course
+    assert "Primeros pasos para comercializar" in course
+
+
+def test_pages_are_fully_english_with_the_language_cookie(client, open_course):
+    client.set_cookie("lang", "en")
+    home, course = _english_pages(client)
+    for html in (home, course):
+        _assert_english(html)
+    assert "Registration open until Friday, July 21, 2023, 23:59 (Chile time)" in home
+    assert "In Peru: Friday, July 21, 2023, 22:59 (Peru time)" in course
+    assert "First steps to selling your products" in course
+    assert "University of Concepción" in course
+    assert ">Register</a>" in course
+
+
+def test_pages_are_fully_english_with_accept_language(client, open_course):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
+    home, course = _english_pages(client)
+    for html in (home, course):
+        _assert_english(html)
+    assert "Pacific Alliance Fisheries and Aquaculture Training Cycle" in home

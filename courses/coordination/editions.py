@@ -1,0 +1,135 @@
+"""Changing an edition's dates and capacity, and giving freed places to the waiting list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from courses.catalog.models import Edition
+from courses.extensions import db
+from courses.registration.models import REGISTERED, Enrollment
+from courses.registration.services import promote_waiting
+
+
+class EditionError(ValueError):
+    """A change an edition cannot take; `field` names the form field it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class EditionChange:
+    before: dict[str, object]
+    after: dict[str, object]
+    promoted: list[int]
+
+
+def start_of_day(day: date, timezone: str) -> datetime:
+    """The first instant of `day` in the course's time zone."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+
+
+def end_of_day(day: date, timezone: str) -> datetime:
+    """The first instant after `day` (an inclusive last day becomes this exclusive limit)."""
+    return start_of_day(day + timedelta(days=1), timezone)
+
+
+def last_day(instant: datetime | None, timezone: str) -> date | None:
+    """The inclusive last local day of an exclusive limit (the form shows days)."""
+    if instant is None:
+        return None
+    return (instant.astimezone(ZoneInfo(timezone)) - timedelta(microseconds=1)).date()
+
+
+def first_day(instant: datetime | None, timezone: str) -> date | None:
+    if instant is None:
+        return None
+    return instant.astimezone(ZoneInfo(timezone)).date()
+
+
+def snapshot(edition: Edition) -> dict[str, object]:
+    return {
+        "registration_opens": edition.registration_opens,
+        "registration_closes": edition.registration_closes,
+        "complete_by": edition.complete_by,
+        "capacity": edition.capacity,
+    }
+
+
+def registered_count(edition: Edition) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Enrollment.edition_id == edition.id, Enrollment.status == REGISTERED
+            )
+        )
+        or 0
+    )
+
+
+def update_edition(
+    edition: Edition,
+    *,
+    opens: date | None,
+    closes: date,
+    complete_by: date | None,
+    capacity: int,
+    now: datetime,
+) -> EditionChange:
+    """Apply new local days and capacity; promote waiting people into any freed places."""
+    timezone = edition.course.timezone
+    new_opens = start_of_day(opens, timezone) if opens else None
+    new_closes = end_of_day(closes, timezone)
+    new_complete_by = end_of_day(complete_by, timezone) if complete_by else None
+    if new_opens is not None and new_opens >= new_closes:
+        raise EditionError(
+            "registration_opens", _("La apertura debe ser antes del último día de inscripción.")
+        )
+    if new_complete_by is not None and new_complete_by < new_closes:
+        raise EditionError(
+            "complete_by",
+            _("El último día para completar no puede ser antes del cierre de inscripciones."),
+        )
+    if capacity < 0:
+        raise EditionError("capacity", _("Los cupos deben ser 0 o más."))
+    holding = registered_count(edition)
+    if capacity and capacity < holding:
+        raise EditionError(
+            "capacity",
+            _(
+                "Ya hay %(n)s personas con cupo: los cupos no pueden ser menos que eso.",
+                n=holding,
+            ),
+        )
+    before = snapshot(edition)
+    edition.registration_opens = new_opens
+    edition.registration_closes = new_closes
+    edition.complete_by = new_complete_by
+    edition.capacity = capacity
+    db.session.flush()
+    if capacity:
+        _renumber_seats(edition)
+    promoted = promote_waiting(edition, now)
+    return EditionChange(before, snapshot(edition), [e.id for e in promoted])
+
+
+def _renumber_seats(edition: Edition) -> None:
+    """Give every registered person a seat within 1..capacity (seats are how places count)."""
+    people = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.edition_id == edition.id, Enrollment.status == REGISTERED)
+        .order_by(Enrollment.created_at, Enrollment.id)
+    ).all()
+    taken = {p.seat for p in people if p.seat is not None and p.seat <= edition.capacity}
+    free = (n for n in range(1, edition.capacity + 1) if n not in taken)
+    for person in people:
+        if person.seat is None or person.seat > edition.capacity:
+            person.seat = next(free)
+            db.session.flush()  # one at a time: seats are unique per edition

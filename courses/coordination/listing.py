@@ -1,0 +1,198 @@
+"""The enrollee list: search, filters, sorting and pages, shared by the page and the exports.
+
+Search ignores case and accents on SQLite and PostgreSQL alike: both sides are folded to plain
+lower-case ASCII, the typed words in Python and the stored text with nested `replace()` calls
+(available on both databases, unlike `unaccent` or `translate`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from courses.catalog.models import Edition
+from courses.certificates.models import Certificate
+from courses.coordination.models import Coordinator
+from courses.coordination.services import (
+    STATUSES,
+    current_certificate_clause,
+    scoped_enrollments,
+    status_expression,
+)
+from courses.extensions import db
+from courses.participants.models import ModuleCompletion
+from courses.registration.models import Enrollment
+
+PAGE_SIZE = 50
+
+#: Accented letters (both cases) and their plain lower-case letter.
+_FOLDS = {
+    "a": "áàâäãåÁÀÂÄÃÅ",
+    "e": "éèêëÉÈÊË",
+    "i": "íìîïÍÌÎÏ",
+    "o": "óòôöõÓÒÔÖÕ",
+    "u": "úùûüÚÙÛÜ",
+    "n": "ñÑ",
+    "c": "çÇ",
+}
+
+#: Sort keys offered in the list, and the column each uses.
+SORTS = ("name", "email", "country", "organization", "registered", "status")
+
+
+def fold_text(text: str) -> str:
+    """Plain lower-case text without accents: "Núñez" → "nunez"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def fold_sql(expression: ColumnElement[str]) -> ColumnElement[str]:
+    """The same folding as `fold_text`, in SQL that SQLite and PostgreSQL both run."""
+    for plain, accented in _FOLDS.items():
+        for letter in accented:
+            expression = func.replace(expression, letter, plain)
+    return func.lower(expression)
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What the coordinator asked to see: search words, country, state, order, page."""
+
+    q: str = ""
+    country: str = ""
+    status: str = ""
+    sort: str = "registered"
+    descending: bool = False
+    page: int = 1
+    words: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ListFilters:
+        """Read filters from a query string; unknown values fall back to the defaults."""
+        q = " ".join((args.get("q") or "").split())[:100]
+        country = (args.get("country") or "").strip().upper()
+        country = country if len(country) == 2 and country.isalpha() else ""
+        status = args.get("status") or ""
+        status = status if status in STATUSES else ""
+        sort = args.get("sort") or "registered"
+        descending = sort.startswith("-")
+        sort = sort.lstrip("-")
+        if sort not in SORTS:
+            sort, descending = "registered", False
+        try:
+            page = max(1, min(int(args.get("page") or 1), 100_000))
+        except ValueError:
+            page = 1
+        words = tuple(w for w in fold_text(q).split() if w)
+        return cls(q, country, status, sort, descending, page, words)
+
+    def as_args(self, **changes: object) -> dict[str, object]:
+        """Query-string arguments for links that keep these filters (empty ones left out)."""
+        values: dict[str, object] = {
+            "q": self.q,
+            "country": self.country,
+            "status": self.status,
+            "sort": ("-" if self.descending else "") + self.sort,
+            "page": self.page,
+        }
+        values.update(changes)
+        if values.get("sort") == "registered":
+            values.pop("sort")
+        if values.get("page") == 1:
+            values.pop("page")
+        return {k: v for k, v in values.items() if v not in ("", None)}
+
+    def described(self) -> dict[str, object]:
+        """The filters as recorded in the audit log."""
+        return {
+            "q": self.q,
+            "country": self.country,
+            "status": self.status,
+            "sort": ("-" if self.descending else "") + self.sort,
+        }
+
+
+def filtered(coordinator: Coordinator, edition: Edition, filters: ListFilters) -> Select:
+    """The scoped enrollees matching the filters, in the chosen order (no paging)."""
+    stmt = scoped_enrollments(coordinator, edition)
+    if filters.words:
+        haystack = fold_sql(
+            Enrollment.name
+            + literal(" ")
+            + Enrollment.email
+            + literal(" ")
+            + Enrollment.organization
+        )
+        for word in filters.words:
+            stmt = stmt.where(haystack.like(_like_pattern(word), escape="\\"))
+    if filters.country:
+        stmt = stmt.where(Enrollment.country == filters.country)
+    if filters.status:
+        stmt = stmt.where(status_expression() == filters.status)
+    column = {
+        "name": func.lower(Enrollment.name),
+        "email": Enrollment.email_key,
+        "country": Enrollment.country,
+        "organization": func.lower(Enrollment.organization),
+        "registered": Enrollment.created_at,
+        "status": status_expression(),
+    }[filters.sort]
+    if filters.descending:
+        return stmt.order_by(column.desc(), Enrollment.id.desc())
+    return stmt.order_by(column.asc(), Enrollment.id.asc())
+
+
+def count(stmt: Select) -> int:
+    """How many rows a list query matches."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def modules_done_column() -> ColumnElement[int]:
+    return (
+        select(func.count(ModuleCompletion.id))
+        .where(ModuleCompletion.enrollment_id == Enrollment.id)
+        .scalar_subquery()
+    )
+
+
+def certificate_code_column() -> ColumnElement[str | None]:
+    return (
+        select(Certificate.code)
+        .where(Certificate.enrollment_id == Enrollment.id, current_certificate_clause())
+        .order_by(Certificate.generation.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def rows(stmt: Select) -> Select:
+    """The list's query reduced to the plain columns shown and exported (no ORM objects)."""
+    return stmt.with_only_columns(
+        Enrollment.id,
+        Enrollment.name,
+        Enrollment.email,
+        Enrollment.phone,
+        Enrollment.country,
+        Enrollment.organization,
+        Enrollment.created_at,
+        Enrollment.confirmed_at,
+        modules_done_column().label("modules_done"),
+        Enrollment.completed_at,
+        certificate_code_column().label("certificate_code"),
+        status_expression().label("status"),
+        maintain_column_froms=True,
+    )
+
+
+def page(stmt: Select, number: int) -> list:
+    """One page of rows of the list."""
+    return list(db.session.execute(rows(stmt).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))

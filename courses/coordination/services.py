@@ -1,0 +1,260 @@
+"""Coordinator accounts, their scopes, enrollee states and the audit log.
+
+Every query that reaches enrollees goes through `scoped_enrollments`, so a role's scope is
+written once and list, export, import and every action share it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import Select, case, exists, false, select
+from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from courses.catalog.models import Course, Edition
+from courses.certificates.models import Certificate
+from courses.coordination.models import ROLES, AuditEntry, Coordinator
+from courses.database import utcnow
+from courses.extensions import db
+from courses.participants.models import ModuleCompletion
+from courses.registration.models import WAITING, Enrollment
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+
+#: Enrollee states a coordinator sees, in the order a participant goes through them.
+STATUSES = ("registered", "confirmed", "in_progress", "completed", "certified", "waiting")
+
+# Checked when the e-mail is unknown, so a wrong address costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-0000", method="scrypt")
+
+
+class CoordinatorError(ValueError):
+    """A coordinator account cannot be created or changed as asked; the message says why."""
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+def record(
+    actor: Coordinator | str | None, action: str, target: str | None = None, **details: Any
+) -> AuditEntry:
+    """Add an audit entry: who (a coordinator, "cli" or "system"), what, on what, details."""
+    if isinstance(actor, Coordinator):
+        coordinator_id, actor_text = actor.id, actor.email
+    else:
+        coordinator_id, actor_text = None, actor or "system"
+    entry = AuditEntry(
+        coordinator_id=coordinator_id,
+        actor=actor_text[:254],
+        action=action[:60],
+        target=target[:120] if target else None,
+        details=_jsonable(details),
+        at=utcnow(),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _jsonable(value: Any) -> Any:
+    """Details are stored as JSON: dates become ISO text, sets become sorted lists."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+def check_password_rules(password: str) -> None:
+    """Refuse passwords that are too short or absurdly long."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise CoordinatorError(
+            _("La contraseña debe tener al menos %(n)s caracteres.", n=MIN_PASSWORD_LENGTH)
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise CoordinatorError(
+            _("La contraseña puede tener como máximo %(n)s caracteres.", n=MAX_PASSWORD_LENGTH)
+        )
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def check_account_options(
+    email: str, role: str, course_slug: str | None, country: str | None
+) -> tuple[str, Course | None, str | None]:
+    """(normalised e-mail, course, country code) for a new account; CoordinatorError if wrong."""
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise CoordinatorError(_("El correo %(email)s no es válido.", email=email)) from None
+    if role not in ROLES:
+        raise CoordinatorError(_("El rol debe ser admin, course o country."))
+    course = None
+    if role == "course":
+        if not course_slug:
+            raise CoordinatorError(_("El rol course necesita --course con el curso asignado."))
+        course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+        if course is None:
+            raise CoordinatorError(_("No existe el curso %(slug)s.", slug=course_slug))
+    elif course_slug:
+        raise CoordinatorError(_("--course solo se usa con el rol course."))
+    code = None
+    if role == "country":
+        code = (country or "").strip().upper()
+        if not code:
+            raise CoordinatorError(_("El rol country necesita --country con el código del país."))
+        if len(code) != 2 or code not in Locale.parse("es").territories:
+            raise CoordinatorError(
+                _("%(code)s no es un código de país ISO de dos letras.", code=country)
+            )
+    elif country:
+        raise CoordinatorError(_("--country solo se usa con el rol country."))
+    if db.session.scalar(select(Coordinator.id).where(Coordinator.email == address)):
+        raise CoordinatorError(_("Ya existe una cuenta con el correo %(email)s.", email=address))
+    return address, course, code
+
+
+def create_coordinator(
+    email: str,
+    password: str,
+    role: str,
+    *,
+    course_slug: str | None = None,
+    country: str | None = None,
+    now: datetime,
+) -> Coordinator:
+    """Create an account after checking every option; raises CoordinatorError with the reason."""
+    address, course, code = check_account_options(email, role, course_slug, country)
+    check_password_rules(password)
+    coordinator = Coordinator(
+        email=address,
+        password_hash=hash_password(password),
+        role=role,
+        course=course,
+        country=code,
+        created_at=now,
+    )
+    db.session.add(coordinator)
+    db.session.flush()
+    return coordinator
+
+
+def authenticate(email: str, password: str) -> Coordinator | None:
+    """The active account with this e-mail and password, or None (same cost either way)."""
+    address = (email or "").strip().lower()
+    coordinator = db.session.scalar(select(Coordinator).where(Coordinator.email == address))
+    if coordinator is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(coordinator.password_hash, password or ""):
+        return None
+    return coordinator if coordinator.active else None
+
+
+def change_password(coordinator: Coordinator, current: str, new: str) -> None:
+    """Set a new password after checking the current one."""
+    if not check_password_hash(coordinator.password_hash, current or ""):
+        raise CoordinatorError(_("La contraseña actual no es correcta."))
+    check_password_rules(new)
+    coordinator.password_hash = hash_password(new)
+    db.session.flush()
+
+
+# --- scopes ------------------------------------------------------------------------------
+
+
+def can_see_course(coordinator: Coordinator, course: Course) -> bool:
+    """Admins and country focal points see every course; course coordinators only theirs."""
+    return coordinator.role != "course" or coordinator.course_id == course.id
+
+
+def can_manage_edition(coordinator: Coordinator, edition: Edition) -> bool:
+    """Changing an edition's dates or capacity affects every country: not for focal points."""
+    return coordinator.role == "admin" or (
+        coordinator.role == "course" and coordinator.course_id == edition.course_id
+    )
+
+
+def visible_editions(coordinator: Coordinator) -> list[Edition]:
+    """The editions a coordinator may open, newest first within each course."""
+    stmt = select(Edition).join(Edition.course).order_by(Course.slug, Edition.id.desc())
+    if coordinator.role == "course":
+        stmt = stmt.where(Edition.course_id == coordinator.course_id)
+    return list(db.session.scalars(stmt))
+
+
+def scoped_enrollments(coordinator: Coordinator, edition: Edition) -> Select:
+    """The enrollees of `edition` this coordinator may see; nothing at all outside their scope."""
+    stmt = select(Enrollment).where(Enrollment.edition_id == edition.id)
+    if coordinator.role == "course" and coordinator.course_id != edition.course_id:
+        stmt = stmt.where(false())
+    elif coordinator.role == "country":
+        stmt = stmt.where(Enrollment.country == coordinator.country)
+    elif coordinator.role not in ROLES:
+        stmt = stmt.where(false())
+    return stmt
+
+
+def find_scoped_enrollment(
+    coordinator: Coordinator, edition: Edition, enrollment_id: int
+) -> Enrollment | None:
+    return db.session.scalar(
+        scoped_enrollments(coordinator, edition).where(Enrollment.id == enrollment_id)
+    )
+
+
+# --- enrollee states ---------------------------------------------------------------------
+
+
+def current_certificate_clause() -> ColumnElement[bool]:
+    """A certificate that is still valid: neither revoked nor replaced by a reissue."""
+    return (Certificate.revoked_at.is_(None)) & (Certificate.superseded_by_id.is_(None))
+
+
+def status_expression() -> ColumnElement[str]:
+    """The enrollee's state as SQL, so filters, counts and exports agree with the list."""
+    certified = exists().where(
+        Certificate.enrollment_id == Enrollment.id, current_certificate_clause()
+    )
+    started = exists().where(ModuleCompletion.enrollment_id == Enrollment.id)
+    return case(
+        (Enrollment.status == WAITING, "waiting"),
+        (certified, "certified"),
+        (Enrollment.completed_at.is_not(None), "completed"),
+        (started, "in_progress"),
+        (Enrollment.confirmed_at.is_not(None), "confirmed"),
+        else_="registered",
+    )
+
+
+def enrollment_status(enrollment: Enrollment) -> str:
+    """registered, confirmed, in_progress, completed, certified or waiting."""
+    db.session.flush()
+    return db.session.scalar(select(status_expression()).where(Enrollment.id == enrollment.id))
+
+
+def status_labels() -> dict[str, str]:
+    """The states in the coordinator's language."""
+    return {
+        "registered": _("Inscrito"),
+        "confirmed": _("Correo confirmado"),
+        "in_progress": _("En curso"),
+        "completed": _("Completó"),
+        "certified": _("Con certificado"),
+        "waiting": _("Lista de espera"),
+    }

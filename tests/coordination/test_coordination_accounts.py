@@ -1,0 +1,207 @@
+"""Coordinator accounts: the create command, login, session renewal, logout, own password."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from courses import create_app
+from courses.coordination.models import Coordinator
+from courses.extensions import db
+from tests.coordination.helpers import (
+    PASSWORD,
+    audit_actions,
+    csrf_token,
+    login,
+    make_coordinator,
+    make_course,
+    post,
+)
+
+
+def _accounts() -> list[tuple[str, str, str | None]]:
+    return [
+        (c.email, c.role, c.country)
+        for c in db.session.scalars(select(Coordinator).order_by(Coordinator.id))
+    ]
+
+
+def test_create_command_reads_the_password_from_stdin_and_hashes_it_with_scrypt(app, runner):
+    make_course()
+    db.session.commit()
+    result = runner.invoke(
+        args=["coordinators", "create", "Focal.PE@Example.org", "--role", "country",
+              "--country", "pe"],
+        input="una frase bastante larga\n",
+    )
+    assert result.exit_code == 0, result.output
+    coordinator = db.session.scalar(select(Coordinator))
+    assert coordinator.email == "focal.pe@example.org"
+    assert coordinator.country == "PE"
+    assert coordinator.password_hash.startswith("scrypt:")
+    assert check_password_hash(coordinator.password_hash, "una frase bastante larga")
+    assert audit_actions() == ["coordinator.create"]
+
+    result = runner.invoke(
+        args=["coordinators", "create", "curso@example.org", "--role", "course",
+              "--course", "pesca-acuicultura"],
+        input="otra frase bastante larga\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(
+        select(Coordinator).where(Coordinator.email == "curso@example.org")
+    ).course.slug == "pesca-acuicultura"
+
+
+def test_create_command_refuses_bad_options_with_a_clear_error_and_stores_nothing(app, runner):
+    make_course()
+    db.session.commit()
+    cases = [
+        (["x@example.org", "--role", "course"], "--course"),
+        (["x@example.org", "--role", "course", "--course", "nope"], "nope"),
+        (["x@example.org", "--role", "country"], "--country"),
+        (["x@example.org", "--role", "country", "--country", "ZZZ"], "ZZZ"),
+        (["x@example.org", "--role", "admin", "--country", "PE"], "--country"),
+        (["no-es-correo", "--role", "admin"], "no-es-correo"),
+        (["x@example.org", "--role", "boss"], "boss"),
+    ]
+    for args, expected in cases:
+        result = runner.invoke(args=["coordinators", "create", *args], input="una frase larga\n")
+        assert result.exit_code != 0, args
+        assert expected in result.output, (args, result.output)
+    result = runner.invoke(
+        args=["coordinators", "create", "x@example.org", "--role", "admin"], input="corta\n"
+    )
+    assert result.exit_code == 1
+    assert "10" in result.output
+    assert _accounts() == []
+    assert audit_actions() == []
+
+
+def test_create_command_refuses_a_second_account_with_the_same_email(app, runner):
+    make_coordinator("admin", email="ana@example.org")
+    db.session.commit()
+    result = runner.invoke(
+        args=["coordinators", "create", "ANA@example.org", "--role", "admin"],
+        input="una frase bastante larga\n",
+    )
+    assert result.exit_code == 1
+    assert "ana@example.org" in result.output
+    assert len(_accounts()) == 1
+
+
+def test_coordinator_pages_need_a_login(app, client):
+    make_course()
+    db.session.commit()
+    for url in [
+        "/coordinator/",
+        "/coordinator/pesca-acuicultura/2023/enrollments",
+        "/coordinator/pesca-acuicultura/2023/enrollments.csv",
+        "/coordinator/audit",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert "/coordinator/login" in response.headers["Location"]
+
+
+def test_wrong_email_and_wrong_password_get_the_same_answer(app, client):
+    coordinator = make_coordinator("admin", email="ana@example.org")
+    db.session.commit()
+    answers = []
+    for email, password in [("ana@example.org", "wrong password!"), ("nadie@example.org", PASSWORD)]:
+        response = client.post(
+            "/coordinator/login",
+            data={"email": email, "password": password, "csrf_token": csrf_token(client)},
+        )
+        assert response.status_code == 401
+        answers.append(response.get_data(as_text=True).replace(email, "EMAIL"))
+    assert "Correo o contraseña incorrectos." in answers[0]
+    assert answers[0].split("<form")[0] == answers[1].split("<form")[0]
+    assert client.get("/coordinator/").status_code == 302
+    assert coordinator.last_login_at is None
+
+
+def test_login_renews_the_session_and_logout_ends_it(app, client):
+    coordinator = make_coordinator("admin")
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    login(client, coordinator)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"] == str(coordinator.id)
+    assert client.get("/coordinator/").status_code == 200
+    # Logout only by POST (a link or an image cannot log someone out).
+    assert client.get("/coordinator/logout").status_code == 405
+    response = post(client, "/coordinator/logout")
+    assert response.status_code == 303
+    assert client.get("/coordinator/").status_code == 302
+    assert audit_actions() == ["login", "logout"]
+
+
+def test_inactive_account_cannot_log_in(app, client):
+    coordinator = make_coordinator("admin")
+    coordinator.active = False
+    db.session.commit()
+    response = client.post(
+        "/coordinator/login",
+        data={"email": coordinator.email, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 401
+
+
+def test_coordinator_changes_own_password(app, client):
+    coordinator = make_coordinator("country", country="PE")
+    login(client, coordinator)
+    response = post(
+        client, "/coordinator/password", {"current": "wrong", "new": "x" * 12, "confirm": "x" * 12}
+    )
+    assert response.status_code == 400
+    assert "La contraseña actual no es correcta." in response.get_data(as_text=True)
+    response = post(
+        client, "/coordinator/password", {"current": PASSWORD, "new": "corta", "confirm": "corta"}
+    )
+    assert response.status_code == 400
+    db.session.refresh(coordinator)
+    assert check_password_hash(coordinator.password_hash, PASSWORD)
+    response = post(
+        client,
+        "/coordinator/password",
+        {"current": PASSWORD, "new": "nueva frase secreta", "confirm": "nueva frase secreta"},
+    )
+    assert response.status_code == 303
+    db.session.refresh(coordinator)
+    assert check_password_hash(coordinator.password_hash, "nueva frase secreta")
+    assert "password.change" in audit_actions()
+
+
+def test_login_attempts_are_limited_per_account(database_url):
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True}
+    )
+    with app.app_context():
+        db.create_all()
+        try:
+            coordinator = make_coordinator("admin", email="ana@example.org")
+            db.session.commit()
+            client = app.test_client()
+            token = csrf_token(client)
+            statuses = [
+                client.post(
+                    "/coordinator/login",
+                    data={"email": "ana@example.org", "password": "nope nope", "csrf_token": token},
+                ).status_code
+                for _ in range(11)
+            ]
+            assert statuses[:10] == [401] * 10
+            assert statuses[10] == 429
+            # Even the right password waits: the account is under attack.
+            response = client.post(
+                "/coordinator/login",
+                data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token},
+            )
+            assert response.status_code == 429
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()

@@ -272,8 +272,12 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
     if not isinstance(organizers, list):
         check.fail("organizers", "must be a list")
         organizers = []
+    # Names of organisations stay plain strings when given so (other features join them as
+    # text); a table of languages is kept as one, like every other text.
     organizers = [
-        check.text({"o": o}, "o", f"organizers[{i}]", required=True)
+        o.strip()
+        if isinstance(o, str) and o.strip()
+        else check.text({"o": o}, "o", f"organizers[{i}]", required=True)
         for i, o in enumerate(organizers, start=1)
     ]
 

@@ -47,7 +47,7 @@ def test_the_bundled_file_reproduces_the_2023_cycle(load):
         "acuicultura en la Alianza del Pacífico, a fin de contribuir a mitigar los efectos de "
         "la Pandemia COVID-19"
     )
-    assert [o["es"] for o in course.organizers] == [
+    assert course.organizers == [
         "Grupo Técnico de Pesca y Acuicultura",
         "Future of Fish",
         "Universidad de Concepción",

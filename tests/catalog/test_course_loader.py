@@ -300,3 +300,16 @@ def test_a_file_that_does_not_exist_is_refused(tmp_path, load):
     assert result.exit_code != 0
     assert "missing.toml: (file): cannot be read" in result.stderr
     assert snapshot() == []
+
+
+def test_organizers_may_be_plain_names_or_tables_of_languages(course_file, load):
+    text = EXAMPLE.replace(
+        'countries = ["CL", "PE"]',
+        'countries = ["CL", "PE"]\norganizers = ["Future of Fish", '
+        '{ es = "Universidad de Concepción", en = "University of Concepción" }]',
+    )
+    assert load(course_file(text)).exit_code == 0
+    assert course().organizers == [
+        "Future of Fish",
+        {"es": "Universidad de Concepción", "en": "University of Concepción"},
+    ]

@@ -10,20 +10,23 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-METHODS = [
-    ("**.py", "python"),
-    ("**.html", "jinja2.ext:babel_extract"),
-    ("**.txt", "jinja2.ext:babel_extract"),
-]
+#: Python code in courses/; Jinja templates (pages and e-mails) in templates/.
+METHODS = {
+    "courses": [("**.py", "python")],
+    "templates": [
+        ("**.html", "jinja2.ext:babel_extract"),
+        ("**.txt", "jinja2.ext:babel_extract"),
+    ],
+}
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 
 
 def extracted_msgids() -> dict[str, list[str]]:
     """msgid → where it is used, for every translatable string in courses/ and templates/."""
     found: dict[str, list[str]] = {}
-    for folder in ("courses", "templates"):
+    for folder, methods in METHODS.items():
         for filename, line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, METHODS, keywords=KEYWORDS
+            ROOT / folder, methods, keywords=KEYWORDS
         ):
             messages = message if isinstance(message, tuple) else (message,)
             for msgid in messages:

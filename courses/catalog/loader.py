@@ -243,7 +243,9 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
 
     timezone = data.get("timezone")
     tz = None
-    if not isinstance(timezone, str) or timezone not in available_timezones():
+    if timezone is None:
+        check.fail("timezone", "missing; it is required (an IANA name such as America/Santiago)")
+    elif not isinstance(timezone, str) or timezone not in available_timezones():
         check.fail(
             "timezone", f"unknown time zone {timezone!r}; use an IANA name such as America/Santiago"
         )

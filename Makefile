@@ -56,6 +56,11 @@ serve: $(VENV)/.runtime translations
 	COURSES_CONFIG=production $(FLASK) db upgrade
 	COURSES_CONFIG=production $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+# Benchmark, not a test: the app against a bare Flask baseline in the same run (docs/benchmarks.md).
+# Uses wrk when installed (apt-get install -y wrk); BENCH_DATABASE_URL adds a PostgreSQL pass.
+bench: $(VENV)/.dev translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

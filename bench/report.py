@@ -1,0 +1,211 @@
+"""The report: one Markdown table per database, targets as ratios to the same-run baseline."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from bench.exports import ExportResult, PdfResult
+from bench.scenarios import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPORT_TARGETS = {"csv": (2.0, 80.0), "xlsx": (6.0, 80.0)}
+PDF_CPU_MS, PDF_KB = 15.0, 60.0
+
+
+def spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    """ "median (min–max)" of a few rounds."""
+    if not values:
+        return "–"
+    median = fmt.format(statistics.median(values))
+    if len(values) == 1:
+        return median
+    return f"{median} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def ratios(scenario: Scenario, reference: Scenario | None) -> list[float]:
+    """Per-round ratios app/baseline: each app run against the baseline run next to it."""
+    if reference is None or not reference.results:
+        return []
+    pairs = zip(scenario.results, reference.results, strict=False)
+    return [a.rps / b.rps for a, b in pairs if b.rps]
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**MISSED**")
+
+
+def load_table(scenarios: list[Scenario]) -> list[str]:
+    by_key = {s.key: s for s in scenarios}
+    lines = [
+        "| Scenario | req/s median (min–max) | p50 ms | p99 ms | errors | vs "
+        "| ratio median (min–max) | target | result |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in scenarios:
+        if s.missing or not s.results:
+            lines.append(f"| {s.label} | {s.missing or 'not run'} | | | | | | | n/a |")
+            continue
+        ref = by_key.get(s.reference) if s.reference else None
+        rs = ratios(s, ref)
+        errors = sum(r.server_errors + r.socket_errors + r.count(400, 500) for r in s.results)
+        p99 = statistics.median(r.p99_ms for r in s.results)
+        targets, checks = [], []
+        if s.target_ratio is not None:
+            targets.append(f"≥ {s.target_ratio}×")
+            checks.append(bool(rs) and statistics.median(rs) >= s.target_ratio)
+        if s.target_p99_ms is not None:
+            targets.append(f"p99 ≤ {s.target_p99_ms:.0f} ms, 0 errors")
+            checks.append(p99 <= s.target_p99_ms and errors == 0)
+            checks.append(all(c["ok"] for c in s.checks))
+        ok = all(checks) if checks else None
+        lines.append(
+            f"| {s.label} | {spread([r.rps for r in s.results])} "
+            f"| {spread([r.p50_ms for r in s.results], '{:.1f}')} "
+            f"| {spread([r.p99_ms for r in s.results], '{:.1f}')} | {errors} "
+            f"| {ref.label if ref else ''} | {spread(rs, '{:.2f}')} "
+            f"| {', '.join(targets)} | {verdict(ok)} |"
+        )
+    return lines
+
+
+def checks_section(scenarios: list[Scenario]) -> list[str]:
+    lines = []
+    for s in scenarios:
+        for number, check in enumerate(s.checks, 1):
+            extra = (
+                f", outbox +{check['outbox']}, mail delivered {check['mail']}"
+                if "outbox" in check
+                else ""
+            )
+            lines.append(
+                f"- {s.label}, round {number}: {check['successes']} successful responses counted "
+                f"by the client, +{check['rows']} rows{extra} → "
+                f"{'ok' if check['ok'] else '**MISMATCH**'}"
+            )
+    return lines
+
+
+def export_table(exports: list[ExportResult]) -> list[str]:
+    lines = [
+        "| Export | seconds median (min–max) | worker peak growth MB | rows | size MB "
+        "| target | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in exports:
+        limit_s, limit_mb = EXPORT_TARGETS[e.fmt]
+        target = f"≤ {limit_s:.0f} s, ≤ {limit_mb:.0f} MB"
+        if e.missing or not e.seconds:
+            lines.append(f"| {e.fmt.upper()} | {e.missing or 'not run'} | | | | {target} | n/a |")
+            continue
+        ok = statistics.median(e.seconds) <= limit_s and max(e.growth_mb) <= limit_mb
+        lines.append(
+            f"| {e.fmt.upper()} | {spread(e.seconds, '{:.2f}')} | {spread(e.growth_mb, '{:.1f}')} "
+            f"| {e.rows} | {e.size / 1e6:.1f} | {target} | {verdict(ok)} |"
+        )
+    return lines
+
+
+def pdf_lines(pdf: PdfResult | None) -> list[str]:
+    if pdf is None:
+        return []
+    if pdf.missing or not pdf.cpu_ms:
+        return [f"- Certificates in one process: {pdf.missing or 'not run'}"]
+    cpu = statistics.median(pdf.cpu_ms)
+    size_kb = max(pdf.sizes) / 1024
+    ok = cpu <= PDF_CPU_MS and size_kb <= PDF_KB
+    return [
+        f"- Certificates rendered in one process with `render_pdf`: {pdf.count}, "
+        f"**{pdf.per_second:.1f} per second**; CPU per certificate median {cpu:.1f} ms "
+        f"(p90 {sorted(pdf.cpu_ms)[int(len(pdf.cpu_ms) * 0.9)]:.1f} ms; the first one "
+        f"{pdf.first_cpu_ms:.0f} ms with fonts and imports); size {min(pdf.sizes) / 1024:.1f}–"
+        f"{size_kb:.1f} KB. Target ≤ {PDF_CPU_MS:.0f} ms CPU and ≤ {PDF_KB:.0f} KB: {verdict(ok)}."
+    ]
+
+
+def machine_lines(settings: dict) -> list[str]:
+    """Machine, versions and settings, so a reader can tell whose numbers these are."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    versions = ", ".join(
+        f"{p} {_version(p)}"
+        for p in ("Flask", "Werkzeug", "SQLAlchemy", "gunicorn", "Flask-WTF", "fpdf2", "openpyxl")
+    )
+    wrk = _run(["wrk", "--version"]).splitlines()[:1] if settings.get("engine") == "wrk" else []
+    commit = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).strip()
+    return [
+        f"- Machine: {os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}; load average at start "
+        f"{settings['load_start']}, at end {settings['load_end']} (a shared machine: other "
+        "processes ran during the benchmark).",
+        f"- Python {platform.python_version()}; {versions}; load generator: "
+        f"{settings['engine']} {' '.join(wrk)}".rstrip(),
+        f"- Commit {commit}; {settings['rounds']} rounds × {settings['duration']:g} s per scenario "
+        f"(+{settings['warmup']:g} s warm-up in round 1), {settings['connections']} connections, "
+        f"gunicorn sync workers: {settings['workers']} (exports: 1), "
+        f"{settings['enrollments']:,} enrollments; rate limits off (RATELIMIT_ENABLED=0).",
+        f"- Reproduce: `{settings['command']}`",
+    ]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def _run(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        return result.stdout + result.stderr
+    except OSError:
+        return ""
+
+
+def render(settings: dict, runs: list[dict], pdf: PdfResult | None, took: float) -> str:
+    """The whole report in Markdown."""
+    lines = [f"# Benchmark run of {settings['started']}", "", *machine_lines(settings), ""]
+    for run in runs:
+        lines += [f"## {run['database']}", "", *load_table(run["scenarios"]), ""]
+        checks = checks_section(run["scenarios"])
+        if checks:
+            lines += [
+                "POST consistency (rows may exceed successes by at most the number of "
+                "connections: requests still in flight when the client stopped counting):",
+                "",
+                *checks,
+                "",
+            ]
+        if run.get("exports"):
+            lines += [*export_table(run["exports"]), ""]
+            methods = {e.method for e in run["exports"] if e.method}
+            if methods:
+                lines += [
+                    f"Peak memory: the worker's {', '.join(methods)}, "
+                    "minus its RSS before the request.",
+                    "",
+                ]
+        for note in run.get("notes", []):
+            lines.append(f"- Note: {note}")
+        lines.append("")
+    lines += [
+        "## Certificates",
+        "",
+        *pdf_lines(pdf),
+        "",
+        f"Whole run: {took / 60:.1f} minutes.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,244 @@
+"""The HTTP load scenarios: which paths, with which data, compared with which baseline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote_plus
+
+from sqlalchemy import create_engine, func, select, text
+
+from bench.loadgen import Client, LoadResult, run_load
+from bench.seed import Seeded
+
+
+@dataclass
+class Scenario:
+    """One measured thing: GETs over `items`, or POSTs of form bodies to `post_path`."""
+
+    key: str
+    label: str
+    server: str  # "app" or "baseline"
+    items: list[str] = field(default_factory=list)
+    post_path: str | None = None
+    #: The baseline scenario this one is compared with, and the target ratio (None: info only).
+    reference: str | None = None
+    target_ratio: float | None = None
+    target_p99_ms: float | None = None
+    #: Why it cannot run ("n/a (endpoint missing)"), else None.
+    missing: str | None = None
+    results: list[LoadResult] = field(default_factory=list)
+    #: Per-round consistency checks for POSTs: rows stored vs successes, mail, outbox.
+    checks: list[dict] = field(default_factory=list)
+
+
+POST_FIELDS = (
+    "name=Benchmark+P%C3%A9rez&email=__E__%40correo.cl&phone=%2B5698__P__&country=CL"
+    "&organization=Caleta+Bench&consent=y"
+)
+
+
+def app_scenarios(seeded: Seeded) -> list[Scenario]:
+    """The user paths of issue 7, in the order each round runs them."""
+    course, edition = seeded.course_slug, seeded.edition_slug
+    form = f"/courses/{course}/{edition}/register"
+    return [
+        Scenario("catalogue", "Catalogue `/`", "app", ["/"], reference="b_form"),
+        Scenario(
+            "course",
+            "Course page",
+            "app",
+            [f"/courses/{course}"],
+            reference="b_form",
+            target_ratio=0.7,
+        ),
+        Scenario(
+            "form", "Registration form (GET)", "app", [form], reference="b_form", target_ratio=0.7
+        ),
+        Scenario(
+            "register",
+            "Registration POST",
+            "app",
+            post_path=form,
+            reference="b_insert",
+            target_ratio=0.5,
+            target_p99_ms=50.0,
+        ),
+        Scenario(
+            "my",
+            "Personal page `/my/<token>`",
+            "app",
+            [f"/my/{t}" for t in seeded.my_tokens],
+            reference="b_form",
+        ),
+        Scenario(
+            "verify",
+            "Verification `/verify/<code>`",
+            "app",
+            [f"/verify/{c}" for c in seeded.codes],
+            reference="b_form",
+        ),
+        Scenario(
+            "pdf",
+            "Certificate PDF",
+            "app",
+            [f"/my/{t}/certificate.pdf" for t in seeded.certified_tokens],
+        ),
+    ]
+
+
+def baseline_scenarios() -> list[Scenario]:
+    return [
+        Scenario("b_hello", "Bare Flask: short string", "baseline", ["/hello"]),
+        Scenario("b_form", "Bare Flask: form + CSRF", "baseline", ["/form"]),
+        Scenario("b_insert", "Bare Flask: INSERT (unique)", "baseline", post_path="/insert"),
+    ]
+
+
+def interleave(app: list[Scenario], base: list[Scenario]) -> list[Scenario]:
+    """Alternate baseline and app runs so both see the same machine noise."""
+    by_key = {s.key: s for s in app + base}
+    order = [
+        "b_hello",
+        "catalogue",
+        "b_form",
+        "course",
+        "form",
+        "b_insert",
+        "register",
+        "my",
+        "verify",
+        "pdf",
+    ]
+    return [by_key[k] for k in order if k in by_key]
+
+
+def probe(scenarios: list[Scenario], app_url: str) -> None:
+    """Mark scenarios whose endpoint is not there yet, instead of failing the whole run."""
+    client = Client(app_url)
+    for scenario in scenarios:
+        if scenario.post_path is None and not scenario.items:
+            scenario.missing = "n/a (no data: feature missing)"
+            continue
+        path = scenario.post_path or scenario.items[0]
+        status, token, _ = client.csrf_token(path)
+        if status == 404:
+            scenario.missing = "n/a (endpoint missing)"
+        elif status >= 400:
+            scenario.missing = f"n/a (GET {path} answered {status})"
+        elif scenario.post_path and token is None:
+            scenario.missing = "n/a (form has no CSRF token)"
+
+
+def form_bodies(app_url: str, path: str, count: int) -> list[str]:
+    """`count` lines "cookie<TAB>body": each its own session and CSRF token, as a browser."""
+    lines = []
+    for _ in range(count):
+        client = Client(app_url)
+        status, token, _ = client.csrf_token(path)
+        if token is None:
+            raise RuntimeError(f"GET {path} answered {status} without a CSRF token")
+        body = f"{POST_FIELDS}&csrf_token={quote_plus(token)}"
+        lines.append(f"{client.cookie_header()}\t{body}")
+    return lines
+
+
+class RowCounter:
+    """Counts rows in the app's and the baseline's databases around each POST load."""
+
+    def __init__(self, app_url: str, baseline_url: str) -> None:
+        self.engines = {"app": create_engine(app_url), "baseline": create_engine(baseline_url)}
+
+    def counts(self, server: str) -> dict[str, int]:
+        with self.engines[server].connect() as conn:
+            if server == "baseline":
+                return {"rows": conn.scalar(text("SELECT count(*) FROM signup"))}
+            rows = conn.scalar(select(func.count()).select_from(text("enrollment")))
+            outbox = conn.scalar(select(func.count()).select_from(text("outbox_message")))
+            return {"rows": rows, "outbox": outbox}
+
+    def settled(self, server: str, timeout: float = 15.0) -> dict[str, int]:
+        """Counts once requests still in flight from the last load have finished."""
+        counts = self.counts(server)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            again = self.counts(server)
+            if again == counts:
+                return counts
+            counts = again
+        return counts
+
+    def dispose(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+def run_rounds(
+    order: list[Scenario],
+    urls: dict[str, str],
+    counter: RowCounter,
+    mail,
+    *,
+    rounds: int,
+    duration: float,
+    warmup: float,
+    connections: int,
+    workdir: Path,
+    engine: str,
+    tag: str,
+    log=print,
+) -> None:
+    """Run every available scenario `rounds` times, in alternation, collecting results."""
+    for number in range(1, rounds + 1):
+        for scenario in order:
+            if scenario.missing:
+                continue
+            url = urls[scenario.server]
+            if number == 1 and warmup > 0:
+                run_load(
+                    url,
+                    scenario.items,
+                    duration=warmup,
+                    connections=connections,
+                    workdir=workdir,
+                    post_path=scenario.post_path,
+                    run_id=f"w{tag}-{scenario.key}",
+                    engine=engine,
+                )
+            before = counter.settled(scenario.server) if scenario.post_path else None
+            mail_before = mail.count
+            result = run_load(
+                url,
+                scenario.items,
+                duration=duration,
+                connections=connections,
+                workdir=workdir,
+                post_path=scenario.post_path,
+                run_id=f"r{number}{tag}-{scenario.key}",
+                engine=engine,
+            )
+            scenario.results.append(result)
+            if before is not None:
+                after = counter.settled(scenario.server)
+                delta = {k: after[k] - before[k] for k in after}
+                check = {
+                    "successes": result.successes,
+                    **delta,
+                    "mail": mail.count - mail_before,
+                    "in_flight_allowance": connections,
+                }
+                check["ok"] = (
+                    result.successes <= delta["rows"] <= result.successes + connections
+                    and result.server_errors == 0
+                    and result.socket_errors == 0
+                    and result.count(400, 500) == 0
+                    and delta.get("outbox", delta["rows"]) == delta["rows"]
+                )
+                scenario.checks.append(check)
+            log(
+                f"  round {number} {scenario.key:10s} {result.rps:8.1f} req/s  "
+                f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:7.1f} ms  {dict(result.statuses)}"
+                + (f"  check {scenario.checks[-1]}" if before is not None else "")
+            )

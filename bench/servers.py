@@ -1,0 +1,180 @@
+"""Processes the benchmark runs: gunicorn (the app and the baseline) and an SMTP catcher."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Gunicorn:
+    """One gunicorn master with sync workers, serving `app` (a WSGI "module:object")."""
+
+    app: str
+    env: dict[str, str]
+    workdir: Path
+    workers: int = 2
+    name: str = "app"
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Gunicorn:
+        """Start the server and wait until it answers HTTP."""
+        log = open(self.workdir / f"gunicorn-{self.name}-{self.port}.log", "ab")  # noqa: SIM115
+        # The production settings file (logs, worker recycling) when there is one; the flags
+        # after it win, so app and baseline get the same workers, bind and timeout.
+        config = (
+            ["--config", str(ROOT / "gunicorn.conf.py")]
+            if (ROOT / "gunicorn.conf.py").exists()
+            else []
+        )
+        command = [
+            str(VENV_BIN / "gunicorn"),
+            *config,
+            "--worker-class",
+            "sync",
+            "--workers",
+            str(self.workers),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            # Exports of 100,000 rows and a loaded machine must not hit the 30 s default.
+            "--timeout",
+            "300",
+            "--backlog",
+            "2048",
+            "--error-logfile",
+            "-",
+            self.app,
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn {self.name} exited; see {log.name}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/__bench_ready__")
+                conn.getresponse().read()
+                conn.close()
+                if len(self.worker_pids()) >= self.workers:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn {self.name} did not answer within {timeout:.0f} s")
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the master's workers (its children)."""
+        if self.process is None:
+            return []
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        """Stop the master (it stops its workers) and wait for it."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class MailCatcher:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that counts the messages it accepts."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.count = 0
+        self._lock = threading.Lock()
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        with self._lock:
+            self.count += 1
+        return "250 Message accepted for delivery"
+
+    def start(self) -> MailCatcher:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in kB."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+def reset_peak(pid: int) -> bool:
+    """Reset a process's VmHWM to its current RSS (Linux ≥ 4.0); False if not allowed."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+class PeakSampler:
+    """Fallback when VmHWM cannot be reset: sample VmRSS every 10 ms and keep the maximum."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak = {pid: 0 for pid in pids}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                try:
+                    self.peak[pid] = max(self.peak[pid], memory_kb(pid)["VmRSS"])
+                except (OSError, KeyError):
+                    pass
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()

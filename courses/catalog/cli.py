@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from courses import clock
-from courses.catalog import services
+from courses.catalog import services, upsert
 from courses.catalog.loader import CourseFileError, read_course_files
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
@@ -26,7 +26,7 @@ def load_command(paths: tuple[Path, ...]) -> None:
     """Create or update courses from course files (TOML); all or nothing."""
     try:
         specs = read_course_files(list(paths))
-        results = services.load_courses(specs)
+        results = upsert.load_courses(specs)
     except CourseFileError as error:
         db.session.rollback()
         for problem in error.problems:
@@ -74,10 +74,10 @@ def demo_command() -> None:
     """Create or refresh the open demo edition ("demo") of the bundled course."""
     now = clock.now()
     try:
-        edition, outcome = services.refresh_demo_edition(now)
+        edition, outcome = upsert.refresh_demo_edition(now)
     except LookupError:
         click.echo(
-            f"The course {services.BUNDLED_COURSE!r} is not loaded; run "
+            f"The course {upsert.BUNDLED_COURSE!r} is not loaded; run "
             "`flask --app wsgi courses load courses/catalog/*.toml` first.",
             err=True,
         )

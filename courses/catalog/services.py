@@ -7,7 +7,7 @@ course page, the registration form and the confirmation all say the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort
@@ -15,8 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from courses.catalog.loader import CourseFileError, CourseSpec, Problem
-from courses.catalog.models import Course, Edition, Module
+from courses.catalog.models import Course, Edition
 from courses.extensions import db
 from courses.i18n import (
     COUNTRY_TIMEZONES,
@@ -26,7 +25,6 @@ from courses.i18n import (
     localized,
     timezone_label,
 )
-from courses.participants.models import ModuleCompletion, QuizAttempt
 from courses.registration.models import Enrollment
 
 OPEN = "open"
@@ -200,163 +198,6 @@ def enrollment_counts(edition: Edition) -> dict[str, int]:
     counts = {"registered": 0, "waiting": 0}
     counts.update({status: n for status, n in rows})
     return counts
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What one course file did to the database: "created", "updated" or "unchanged"."""
-
-    file: str
-    slug: str
-    outcome: str
-
-
-def _assign(obj: object, values: dict) -> bool:
-    """Set only the attributes that differ, so an unchanged file writes nothing."""
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
-
-
-def load_courses(specs: list[CourseSpec]) -> list[LoadResult]:
-    """Create or update courses from checked course files (upsert by slug); flush only.
-
-    Editions absent from a file are kept (they may have enrollments). Modules beyond the file's
-    count are removed only when nobody has completed them; otherwise the whole load is refused.
-    """
-    results = []
-    problems: list[Problem] = []
-    for spec in specs:
-        course = db.session.scalar(select(Course).where(Course.slug == spec.slug))
-        created = course is None
-        if created:
-            course = Course(slug=spec.slug)
-            db.session.add(course)
-        changed = _assign(
-            course,
-            {
-                "title": spec.title,
-                "description": spec.description,
-                "initiative": spec.initiative,
-                "organizers": spec.organizers,
-                "channel_url": spec.channel_url,
-                "timezone": spec.timezone,
-                "completion": spec.completion,
-                "pass_mark": spec.pass_mark,
-                "countries": spec.countries,
-            },
-        )
-        changed |= _load_modules(course, spec, problems)
-        changed |= _load_editions(course, spec)
-        outcome = "created" if created else ("updated" if changed else "unchanged")
-        results.append(LoadResult(spec.file, spec.slug, outcome))
-    if problems:
-        raise CourseFileError(problems)
-    db.session.flush()
-    return results
-
-
-def _load_modules(course: Course, spec: CourseSpec, problems: list[Problem]) -> bool:
-    changed = False
-    by_position = {m.position: m for m in course.modules}
-    for module_spec in spec.modules:
-        module = by_position.get(module_spec.position)
-        if module is None:
-            module = Module(position=module_spec.position)
-            course.modules.append(module)
-            changed = True
-        changed |= _assign(
-            module,
-            {
-                "title": module_spec.title,
-                "description": module_spec.description,
-                "video_url": module_spec.video_url,
-                "minutes": module_spec.minutes,
-                "questions": module_spec.questions,
-            },
-        )
-    for position, module in sorted(by_position.items()):
-        if position <= len(spec.modules):
-            continue
-        if module.id is not None and _module_in_use(module):
-            problems.append(
-                Problem(
-                    spec.file,
-                    "modules",
-                    f"module {position} of {spec.slug!r} has completions or quiz attempts; "
-                    "it cannot be removed (keep at least "
-                    f"{max(by_position)} modules)",
-                )
-            )
-            continue
-        course.modules.remove(module)
-        changed = True
-    return changed
-
-
-def _module_in_use(module: Module) -> bool:
-    """Whether someone completed or attempted this module (then it must stay)."""
-    for model in (ModuleCompletion, QuizAttempt):
-        used = db.session.scalar(select(model.id).where(model.module_id == module.id).limit(1))
-        if used is not None:
-            return True
-    return False
-
-
-def _load_editions(course: Course, spec: CourseSpec) -> bool:
-    changed = False
-    by_slug = {e.slug: e for e in course.editions}
-    for edition_spec in spec.editions:
-        edition = by_slug.get(edition_spec.slug)
-        if edition is None:
-            edition = Edition(slug=edition_spec.slug)
-            course.editions.append(edition)
-            changed = True
-        changed |= _assign(
-            edition,
-            {
-                "registration_opens": edition_spec.registration_opens,
-                "registration_closes": edition_spec.registration_closes,
-                "complete_by": edition_spec.complete_by,
-                "capacity": edition_spec.capacity,
-            },
-        )
-    return changed
-
-
-DEMO_SLUG = "demo"
-BUNDLED_COURSE = "pesca-acuicultura"
-#: The demo edition stays open this long after the day it is refreshed.
-DEMO_WEEKS = 6
-
-
-def refresh_demo_edition(now: datetime, course_slug: str = BUNDLED_COURSE) -> tuple[Edition, str]:
-    """Create or refresh the open demo edition, closing at the end of the day 6 weeks ahead.
-
-    Returns the edition and "created", "updated" or "unchanged". Other editions are untouched.
-    Raises LookupError when the course is not loaded.
-    """
-    course = db.session.scalar(select(Course).where(Course.slug == course_slug))
-    if course is None:
-        raise LookupError(course_slug)
-    tz = ZoneInfo(course.timezone)
-    last_day = now.astimezone(tz).date() + timedelta(weeks=DEMO_WEEKS)
-    closes = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
-    edition = next((e for e in course.editions if e.slug == DEMO_SLUG), None)
-    outcome = "unchanged"
-    if edition is None:
-        edition = Edition(slug=DEMO_SLUG)
-        course.editions.append(edition)
-        outcome = "created"
-    # No opening date: open from now on; unlimited places.
-    values = {"registration_opens": None, "registration_closes": closes, "complete_by": None}
-    if _assign(edition, values | {"capacity": 0}) and outcome == "unchanged":
-        outcome = "updated"
-    db.session.flush()
-    return edition, outcome
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from flask import g
 from sqlalchemy import func, select
 
 from courses.catalog.models import Course, Edition, Module
@@ -82,6 +83,9 @@ def make_edition(
 
 def csrf_token(client, url: str = FORM_URL) -> str:
     """Open the form like a browser and read its CSRF token."""
+    # Requests share the test's application context, where Flask-WTF caches the token of the
+    # last session in `g`; a second visitor must get a token of its own.
+    g.pop("csrf_token", None)
     page = client.get(url)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
     assert match, "the form has a csrf_token field"

@@ -1,0 +1,82 @@
+"""Mail test fixtures: a real SMTP server on 127.0.0.1, a hung one, and a port nobody serves."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The registration helpers (course, edition, form submission) are shared with these tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registration"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def hanging_port() -> Iterator[int]:
+    """A server that accepts connections and never answers (a hung mail server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A port where nothing listens: connections are refused at once."""
+    return free_port()

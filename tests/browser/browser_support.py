@@ -270,18 +270,20 @@ class Browsing:
         assert response is not None
         return response
 
-    def raw_html(self) -> bytes:
-        """The body the server sent for the page now shown (not the re-serialised DOM)."""
+    def shown_response(self):
+        """The server's response for the page now shown (the last one, after any redirect)."""
         here = self.page.url.split("#")[0]
         for response in reversed(self.documents):
             if response.url.split("#")[0] == here and not 300 <= response.status < 400:
-                return response.body()
+                return response
         raise AssertionError(f"no document response recorded for {self.page.url}")
 
-    def check(self, name: str, *, screenshot: str | None = None) -> None:
-        """Check the page now shown: size budget, axe (WCAG 2.1 A+AA); keep it for vnu."""
+    def check(self, name: str, *, status: int = 200, screenshot: str | None = None) -> None:
+        """Check the page now shown: status, size budget, axe (WCAG 2.1 A+AA); keep it for vnu."""
         page = self.page
-        html = self.raw_html()
+        response = self.shown_response()
+        assert response.status == status, f"{name} ({page.url}): {response.status} ≠ {status}"
+        html = response.body()
         hrefs = page.eval_on_selector_all("link[rel=stylesheet]", "ls => ls.map(l => l.href)")
         css = sum(self.checks.stylesheet_size(href) for href in hrefs)
         total = len(html) + css

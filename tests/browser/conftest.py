@@ -137,3 +137,28 @@ def browsing(chromium, site_checks) -> Iterator[Browsing]:
 def browsing_without_js(chromium, site_checks) -> Iterator[Browsing]:
     """A fresh phone-sized browser context with JavaScript disabled."""
     yield from _browsing(chromium, site_checks, javascript=False)
+
+
+@pytest.fixture(scope="session")
+def registered_person(chromium, site_checks, mail_catcher):
+    """Someone registered in the demo edition through the form (for the coordinator's list)."""
+    from journeys import REGISTER_PATH, Person, fill_registration, submit
+
+    person = Person(
+        name="Juan Carlos Huamán Ccori",
+        email="juan.huaman@example.org",
+        phone="+51 912 345 678",
+        country="PE",
+        organization="Gremio de Pescadores de Pucusana",
+    )
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(site_checks.base_url + REGISTER_PATH)
+        fill_registration(page, person)
+        submit(page, 'form:has(input[name="email"])')
+        assert not page.url.endswith(REGISTER_PATH), page.locator("main").inner_text()
+    finally:
+        context.close()
+    mail_catcher.wait_for(person.email)
+    return person

@@ -38,7 +38,6 @@ def test_switching_to_english_once_shows_english_until_switched_back(browsing):
 
 
 def test_unknown_page_shows_an_accessible_404(browsing):
-    response = browsing.goto("/no-existe")
-    assert response.status == 404
-    browsing.check("404", screenshot="99-no-encontrada")
+    browsing.goto("/no-existe")
+    browsing.check("404", status=404, screenshot="99-no-encontrada")
     browsing.assert_stayed_local()

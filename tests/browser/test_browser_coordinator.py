@@ -1,0 +1,122 @@
+"""A coordinator at phone size: log in, see the editions, filter the list, download both exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import urlsplit
+
+import pytest
+from browser_support import missing_browser_reason
+
+REASON = missing_browser_reason()
+if REASON:
+    pytest.skip(REASON, allow_module_level=True)
+
+from journeys import COURSE, EDITION, submit  # noqa: E402
+from openpyxl import load_workbook  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+EDITION_PATH = f"/coordinator/{COURSE}/{EDITION}"
+#: Links a crawl of the coordinator pages must not follow (files, or pages that change things).
+NOT_PAGES = (".csv", ".xlsx", ".pdf", ".png", ".zip", "/logout", "/language/")
+
+
+def download(page, link) -> bytes:
+    """Click a link that answers with an attachment and return the file's bytes."""
+    with page.expect_download() as info:
+        link.click()
+    return info.value.path().read_bytes()
+
+
+def log_in(browsing, email: str, password: str) -> None:
+    page = browsing.page
+    browsing.goto("/coordinator/")
+    assert "/coordinator/login" in page.url, "the coordinator pages need a login"
+    browsing.check("acceso de coordinación")
+    page.locator('input[name="email"]').fill(email)
+    page.locator('input[name="password"]').fill("no-es-la-clave")
+    submit(page, 'main form:has(input[name="password"])')
+    browsing.check("acceso de coordinación con error", status=401)
+    page.locator('input[name="password"]').fill(password)
+    submit(page, 'main form:has(input[name="password"])')
+    assert "/coordinator/login" not in page.url, page.locator("main").inner_text()
+
+
+def test_coordinator_filters_the_list_and_downloads_both_exports(
+    browsing, coordinator, registered_person
+):
+    page = browsing.page
+    person = registered_person
+    log_in(browsing, *coordinator)
+    browsing.check("coordinación: ediciones")
+
+    page.locator(f'main a[href$="{EDITION_PATH}/enrollments"]').first.click()
+    page.wait_for_load_state()
+    browsing.check("lista de inscritos", screenshot="10-lista-inscritos")
+    assert person.email in page.locator("main table").inner_text()
+
+    # Filter by country and a piece of the name, as a coordinator looking for one person would.
+    page.locator('select[name="country"]').select_option(person.country)
+    page.locator('input[name="q"]').fill("Huamán")
+    submit(page, 'main form[role="search"]')
+    query = urlsplit(page.url).query
+    assert f"country={person.country}" in query, page.url
+    rows = page.locator("main table tbody tr")
+    assert rows.count() == 1 and person.email in rows.first.inner_text()
+    browsing.check("lista filtrada")
+
+    csv_bytes = download(page, page.locator('main a[href*="/enrollments.csv"]').first)
+    assert csv_bytes.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM for Excel"
+    table = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+    assert len(table) == 2, table  # the header and the one person the filter kept
+    assert person.email in table[1] and person.name in table[1], table
+
+    xlsx_bytes = download(page, page.locator('main a[href*="/enrollments.xlsx"]').first)
+    sheet = load_workbook(io.BytesIO(xlsx_bytes), read_only=True).active
+    values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    assert len(values) == 2, values
+    assert person.email in values[1] and person.name in values[1], values
+
+    page.locator(f'main a[href$="{EDITION_PATH}/dashboard"]').first.click()
+    page.wait_for_load_state()
+    browsing.check("panel de la edición", screenshot="11-panel")
+    browsing.assert_stayed_local()
+
+
+def test_every_coordinator_page_passes_the_page_checks(browsing, coordinator, registered_person):
+    """Follow every link between coordinator pages (two levels deep) and check each page."""
+    page = browsing.page
+    email, password = coordinator
+    browsing.goto("/coordinator/login")
+    page.locator('input[name="email"]').fill(email)
+    page.locator('input[name="password"]').fill(password)
+    submit(page, 'main form:has(input[name="password"])')
+    seen: set[str] = set()
+    problems: list[str] = []
+    frontier = [urlsplit(page.url).path]
+    for _depth in range(3):
+        found: list[str] = []
+        for path in frontier:
+            if path in seen:
+                continue
+            seen.add(path)
+            browsing.goto(path)
+            try:
+                browsing.check(f"coordinación {path}")
+            except AssertionError as problem:  # report every page's problems, not just the first
+                problems.append(str(problem))
+            for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)"):
+                parts = urlsplit(href)
+                if (
+                    parts.netloc == urlsplit(browsing.checks.base_url).netloc
+                    and parts.path.startswith("/coordinator/")
+                    and not any(mark in href for mark in NOT_PAGES)
+                    and parts.path not in seen
+                ):
+                    found.append(parts.path)
+        frontier = sorted(set(found))
+    assert not problems, "\n".join(problems)
+    assert len(seen) >= 5, seen
+    browsing.assert_stayed_local()

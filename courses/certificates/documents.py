@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -184,6 +185,7 @@ def _draw_pdf_qr(pdf: FPDF, qr: segno.QRCode, *, x: float, y: float, size: float
 PNG_SIZE = (1240, 877)  # A4 landscape at about 106 dpi: readable on a phone, small to send
 
 
+@lru_cache(maxsize=32)
 def _font(bold: bool, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(BOLD if bold else REGULAR), size)
 

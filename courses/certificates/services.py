@@ -168,6 +168,8 @@ def change_name(enrollment: Enrollment, typed: str, now: datetime) -> NameChange
         enrollment.name = name
         db.session.flush()
         return NameChange("changed", name)
+    if name == current_certificate(enrollment).holder_name:
+        raise CertificateError(_("Ese ya es el nombre que aparece en tu certificado."))
     pending = pending_name_correction(enrollment)
     if pending is not None:
         # One open request at a time: a second one replaces the wording of the first.

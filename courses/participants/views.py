@@ -127,12 +127,12 @@ def _refused(enrollment: Enrollment, module, token: str, message: str, quiz=None
     )
 
 
-def _certificate_flash(certificate) -> None:
-    if certificate is not None:
-        flash(
-            _("¡Completaste todos los módulos! Tu certificado está listo en tu página."),
-            "success",
-        )
+def _after_completion(token: str, number: int, certificate) -> Response:
+    """Back to the module (PRG); to the personal page once the certificate is there."""
+    if certificate is None:
+        return redirect(url_for(".module", token=token, number=number), code=303)
+    flash(_("¡Completaste todos los módulos! Tu certificado está listo."), "success")
+    return redirect(url_for(".home", token=token), code=303)
 
 
 @bp.post("/my/<token>/modules/<int:number>/complete")
@@ -147,8 +147,7 @@ def complete(token: str, number: int):
         return _refused(enrollment, module, token, refusal.message)
     db.session.commit()
     flash(_("Módulo %(n)s marcado como completado.", n=number), "success")
-    _certificate_flash(certificate)
-    return redirect(url_for(".module", token=token, number=number), code=303)
+    return _after_completion(token, number, certificate)
 
 
 @bp.post("/my/<token>/modules/<int:number>/undo")
@@ -188,22 +187,21 @@ def quiz(token: str, number: int):
             _("¡Aprobaste el módulo %(n)s con %(score)s %%!", n=number, score=result.score),
             "success",
         )
-        _certificate_flash(result.certificate)
-    else:
-        wrong = ", ".join(str(n) for n in result.wrong)
-        flash(
-            ngettext(
-                "Obtuviste %(score)s %% y necesitas %(mark)s %%. Revisa la pregunta %(wrong)s "
-                "e inténtalo de nuevo.",
-                "Obtuviste %(score)s %% y necesitas %(mark)s %%. Revisa las preguntas "
-                "%(wrong)s e inténtalo de nuevo.",
-                len(result.wrong),
-                score=result.score,
-                mark=result.pass_mark,
-                wrong=wrong,
-            ),
-            "warning",
-        )
+        return _after_completion(token, number, result.certificate)
+    wrong = ", ".join(str(n) for n in result.wrong)
+    flash(
+        ngettext(
+            "Obtuviste %(score)s %% y necesitas %(mark)s %%. Revisa la pregunta %(wrong)s "
+            "e inténtalo de nuevo.",
+            "Obtuviste %(score)s %% y necesitas %(mark)s %%. Revisa las preguntas "
+            "%(wrong)s e inténtalo de nuevo.",
+            len(result.wrong),
+            score=result.score,
+            mark=result.pass_mark,
+            wrong=wrong,
+        ),
+        "warning",
+    )
     return redirect(url_for(".module", token=token, number=number), code=303)
 
 

@@ -223,3 +223,15 @@ def test_issuing_twice_gives_one_certificate_and_one_mail(app):
     assert _count(Certificate) == 1
     mails = select(func.count()).where(OutboxMessage.kind == "certificate")
     assert db.session.scalar(mails) == 1
+
+
+def test_a_correction_request_with_the_same_name_is_refused_and_stores_nothing(app, client):
+    app.config["FIXED_NOW"] = NOW
+    _enrollment, token, cert = _certified()
+    home = client.get(f"/my/{token}")
+    response = client.post(
+        f"/my/{token}/name", data={"csrf_token": csrf_token(home.text), "name": cert.holder_name}
+    )
+    assert response.status_code == 400
+    assert "Ese ya es el nombre que aparece en tu certificado." in response.text
+    assert _count(NameCorrection) == 0

@@ -42,7 +42,9 @@ def test_self_completion_journey_gives_one_certificate_pdf_and_mail(app, client)
         page_url = f"/my/{token}/modules/{number}"
         response = _post(client, f"{page_url}/complete", page_url)
         assert response.status_code == 303
-        assert response.headers["Location"].endswith(page_url)
+        # Back to the module; after the last one, to the page with the certificate.
+        expected = page_url if number < 6 else f"/my/{token}"
+        assert response.headers["Location"].endswith(expected)
     home = client.get(f"/my/{token}")
     assert "6 de 6 módulos" in home.text
     cert = db.session.scalars(select(Certificate)).one()
@@ -221,3 +223,16 @@ def test_module_page_loads_nothing_third_party_until_play(app, client):
     assert "<iframe" not in channel.text
     assert "https://www.youtube.com/@AlianzadelPacificoOficial/videos" in channel.text
     assert client.get(f"/my/{token}/modules/7").status_code == 404
+
+
+def test_pages_follow_the_chosen_language(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="quiz")
+    _enrollment, token = enroll(edition)
+    client.set_cookie("lang", "en")
+    home = client.get(f"/my/{token}")
+    assert '<html lang="en">' in home.text
+    assert "0 of 6 modules" in home.text
+    assert "Training cycle for Fisheries and Aquaculture" in home.text
+    module = client.get(f"/my/{token}/modules/1")
+    assert "Question 1" in module.text and "Send answers" in module.text

@@ -27,24 +27,24 @@ bp = Blueprint("registration", __name__)
 OUTCOME = "registration_outcome"
 
 
-@bp.route("/courses/<course_slug>/<edition_slug>/register", methods=["GET", "POST"])
+@bp.route("/courses/<course>/<edition>/register", methods=["GET", "POST"])
 @limiter.limit(limits.REGISTRATION_PER_CLIENT, methods=["POST"])
 @limiter.limit(limits.REGISTRATION_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
-def register(course_slug: str, edition_slug: str):
+def register(course: str, edition: str):
     """Show the form (GET) or register (POST: 303 to the confirmation, or 4xx with errors)."""
-    edition = get_edition_or_404(course_slug, edition_slug)
+    found = get_edition_or_404(course, edition)
     now = clock.now()
     language = current_language()
     form = RegistrationForm()
-    form.offer_countries(list(edition.course.countries), language)
+    form.offer_countries(list(found.course.countries), language)
     chosen = (request.args.get("country") or "").upper()
-    if request.method == "GET" and chosen in edition.course.countries:
+    if request.method == "GET" and chosen in found.course.countries:
         form.country.data = chosen
     refusal, status = None, 200
     if request.method == "POST":
         try:
             result = services.register(
-                edition,
+                found,
                 _applicant(form),
                 language=language,
                 now=now,
@@ -59,24 +59,21 @@ def register(course_slug: str, edition_slug: str):
         except services.SeatsBusy:
             refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
         else:
-            edition_id = edition.id
+            edition_id = found.id
             db.session.commit()
             session[OUTCOME] = {"edition": edition_id, "outcome": result.outcome}
-            return redirect(
-                url_for(".registered", course_slug=course_slug, edition_slug=edition_slug),
-                code=303,
-            )
-    page = _page(edition, now, language, chosen)
+            return redirect(url_for(".registered", course=course, edition=edition), code=303)
+    page = _page(found, now, language, chosen)
     return render_template("registration/register.html", form=form, refusal=refusal, **page), status
 
 
-@bp.get("/courses/<course_slug>/<edition_slug>/registered")
-def registered(course_slug: str, edition_slug: str):
+@bp.get("/courses/<course>/<edition>/registered")
+def registered(course: str, edition: str):
     """ "Revisa tu correo": what happened, without showing anyone's personal data."""
-    edition = get_edition_or_404(course_slug, edition_slug)
+    found = get_edition_or_404(course, edition)
     remembered = session.get(OUTCOME) or {}
-    outcome = remembered.get("outcome") if remembered.get("edition") == edition.id else None
-    page = _page(edition, clock.now(), current_language(), "")
+    outcome = remembered.get("outcome") if remembered.get("edition") == found.id else None
+    page = _page(found, clock.now(), current_language(), "")
     return render_template("registration/registered.html", outcome=outcome, **page)
 
 

@@ -11,6 +11,7 @@ import email
 import html
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -57,7 +58,28 @@ slug = "2099"
 registration_opens = 2020-01-01
 registration_closes = 2099-12-31
 capacity = {capacity}
+
+# Editions of their own for tests sharing one set of servers.
+[[editions]]
+slug = "b"
+registration_opens = 2020-01-01
+registration_closes = 2099-12-31
+
+[[editions]]
+slug = "c"
+registration_opens = 2020-01-01
+registration_closes = 2099-12-31
+
+[[editions]]
+slug = "d"
+registration_opens = 2020-01-01
+registration_closes = 2099-12-31
 """
+
+
+def form_path(edition: str = EDITION) -> str:
+    """The registration form of one of the test course's editions."""
+    return f"/courses/{COURSE}/{edition}/register"
 
 
 def free_port() -> int:
@@ -223,7 +245,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)  # quick shutdown; tests need no grace
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

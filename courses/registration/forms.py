@@ -6,6 +6,7 @@ whose errors the view puts next to each field.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField
 
@@ -25,4 +26,6 @@ class RegistrationForm(FlaskForm):
 
     def offer_countries(self, codes: list[str], language: str) -> None:
         """Offer `codes` with their names in `language`, in the course file's order."""
-        self.country.choices = [(code, country_name(code, language)) for code in codes]
+        self.country.choices = [("", _("Elige tu país"))] + [
+            (code, country_name(code, language)) for code in codes
+        ]

@@ -56,6 +56,11 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Shared Redis: keep this application's counters apart from anything else stored there.
+    RATELIMIT_KEY_PREFIX = "courses"
+    #: Redis down must not take registration down: count in memory until it is back.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
     #: Behind one nginx or caddy set 1, or every client shares the proxy's address (rate limits).
     TRUSTED_PROXIES = 0
@@ -113,6 +118,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_TIMEOUT": float,
     "RATELIMIT_ENABLED": parse_bool,
     "RATELIMIT_STORAGE_URI": str,
+    "RATELIMIT_KEY_PREFIX": str,
     "TRUSTED_PROXIES": int,
 }
 

@@ -13,7 +13,9 @@ REGISTRATION_PER_CLIENT = "120 per minute;2000 per hour"
 #: Registration attempts for one e-mail address.
 REGISTRATION_PER_EMAIL = "10 per hour"
 #: Lost-link requests.
-LOST_LINK_PER_CLIENT = "30 per hour"
+#: Per client generous (a carrier's NAT puts a whole town behind one address); per e-mail tight
+#: (what stops anyone from flooding one inbox).
+LOST_LINK_PER_CLIENT = "100 per hour"
 LOST_LINK_PER_EMAIL = "3 per hour"
 #: Certificate verification (public; QR scans). Generous: an export agency may check many.
 VERIFY_PER_CLIENT = "60 per minute"

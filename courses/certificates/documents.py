@@ -45,7 +45,7 @@ class CertificateContent:
     course: str
     edition: str
     modules_heading: str
-    modules: list[str]
+    modules: tuple[str, ...]
     organizers: str
     issued: str
     code_label: str
@@ -69,10 +69,10 @@ def content_for(cert: Certificate) -> CertificateContent:
             course=localized(course.title, language),
             edition=_("Edición %(edition)s", edition=edition.slug),
             modules_heading=_("Módulos"),
-            modules=[
+            modules=tuple(
                 f"{module.position}. {localized(module.title, language)}"
                 for module in course.modules
-            ],
+            ),
             organizers=_("Organizan: %(names)s", names=" · ".join(course.organizers or [])),
             issued=_("Emitido el %(date)s", date=issue_day(cert, language)),
             code_label=_("Código de verificación"),
@@ -94,9 +94,15 @@ def _qr(url: str) -> segno.QRCode:
 
 def render_pdf(cert: Certificate) -> bytes:
     """The certificate as an A4 landscape PDF with real, selectable text and embedded fonts."""
-    text = content_for(cert)
+    return _pdf(content_for(cert), cert.issued_at)
+
+
+# Rendering takes a few hundred milliseconds (font parsing and subsetting) and phones often
+# retry a download; the output depends only on the content, so recent ones are kept.
+@lru_cache(maxsize=32)
+def _pdf(text: CertificateContent, issued_at: datetime) -> bytes:
     pdf = FPDF(orientation="landscape", unit="mm", format="A4")
-    pdf.set_creation_date(cert.issued_at.astimezone(ZoneInfo("UTC")))
+    pdf.set_creation_date(issued_at.astimezone(ZoneInfo("UTC")))
     pdf.set_title(f"{text.heading} · {text.name}")
     pdf.set_author(text.organizers)
     pdf.set_auto_page_break(False)
@@ -119,14 +125,14 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_font("DejaVu", "", 13)
     pdf.ln(3)
     pdf.cell(0, 7, text.granted_to, align="C", new_x="LMARGIN", new_y="NEXT")
-    # The name is the point of the paper: as large as fits on one line.
+    # The name is the point of the paper: as large as fits on one line; a very long one wraps.
     size = 28
     pdf.set_font("DejaVu", "B", size)
-    while size > 14 and pdf.get_string_width(text.name) > 250:
+    while size > 18 and pdf.get_string_width(text.name) > 250:
         size -= 1
         pdf.set_font("DejaVu", "B", size)
     pdf.set_text_color(*INK)
-    pdf.cell(0, 14, text.name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, size * 0.45, text.name, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(*TEXT)
     pdf.set_font("DejaVu", "", 13)
     pdf.cell(0, 7, text.for_course, align="C", new_x="LMARGIN", new_y="NEXT")
@@ -204,7 +210,11 @@ def _wrap(draw: ImageDraw.ImageDraw, line: str, font, width: int) -> list[str]:
 
 def render_png(cert: Certificate) -> bytes:
     """The same certificate as a one-page palette PNG, for phones that cannot open a PDF."""
-    text = content_for(cert)
+    return _png(content_for(cert))
+
+
+@lru_cache(maxsize=32)
+def _png(text: CertificateContent) -> bytes:
     width, height = PNG_SIZE
     image = Image.new("RGB", PNG_SIZE, "white")
     draw = ImageDraw.Draw(image)
@@ -270,9 +280,9 @@ def render_png(cert: Certificate) -> bytes:
     )
 
     # A small palette keeps the file light for people on paid mobile data.
-    paletted = image.quantize(colors=16, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    paletted = image.quantize(colors=16, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    paletted.save(out, format="PNG", optimize=True)
+    paletted.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 

@@ -19,7 +19,7 @@ from courses.certificates.services import (
     verify_url,
 )
 from courses.i18n import format_day, format_deadline, localized, timezone_label
-from courses.participants.services import completions, progress
+from courses.participants.services import completion_rule, completions, progress
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link
 
@@ -175,7 +175,7 @@ def module_context(
         "embed_url": embed if play else None,
         "can_embed": embed is not None,
         "completed": module.id in completions(enrollment),
-        "rule": course.completion,
+        "rule": completion_rule(module),
         "waiting": enrollment.is_waiting,
         "open": enrollment.edition.accepts_completions(now),
         "deadline_text": deadline_text(enrollment, now),

@@ -236,3 +236,18 @@ def test_pages_follow_the_chosen_language(app, client):
     assert "Training cycle for Fisheries and Aquaculture" in home.text
     module = client.get(f"/my/{token}/modules/1")
     assert "Question 1" in module.text and "Send answers" in module.text
+
+
+def test_quiz_course_module_without_questions_is_confirmed_by_the_participant(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="quiz")
+    edition.course.modules[5].questions = []
+    db.session.commit()
+    _enrollment, token = enroll(edition)
+    page_url = f"/my/{token}/modules/6"
+    assert "He completado este módulo" in client.get(page_url).text
+    quiz = _post(client, f"{page_url}/quiz", f"/my/{token}")
+    assert quiz.status_code in (400, 403)
+    response = _post(client, f"{page_url}/complete", f"/my/{token}")
+    assert response.status_code == 303
+    assert _count(ModuleCompletion) == 1

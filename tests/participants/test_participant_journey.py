@@ -54,6 +54,8 @@ def test_self_completion_journey_gives_one_certificate_pdf_and_mail(app, client)
     mail = mails.one()
     assert mail.subject == "Tu certificado está listo"
     assert f"/my/{token}/certificate.pdf" in mail.body_text
+    assert f"/verify/{cert.code}" in mail.body_html
+    assert "Ñandú Ólafsdóttir-Łukasz O&#39;Brien" in mail.body_html
 
     pdf = client.get(f"/my/{token}/certificate.pdf")
     assert pdf.status_code == 200

@@ -34,6 +34,7 @@ def test_lost_link_resends_the_same_links_in_one_mail(app, client):
     assert personal_link(token_b) in mail.body_text
     assert "lista de espera" in mail.body_text
     assert "someone.else" not in mail.body_text
+    assert f'href="{personal_link(token_a)}"' in mail.body_html
 
 
 def test_lost_link_answers_the_same_whether_or_not_registered(app, client):

@@ -338,7 +338,7 @@ def run_vnu(pages: list[CheckedPage], workdir: Path) -> list[str]:
     for number, kept in enumerate(pages):
         path = workdir / f"page-{number:03d}.html"
         path.write_bytes(kept.html)
-        names[path.resolve().as_uri()] = kept
+        names[path.name] = kept
     result = subprocess.run(
         [
             "java",
@@ -360,7 +360,7 @@ def run_vnu(pages: list[CheckedPage], workdir: Path) -> list[str]:
     for message in report.get("messages", []):
         if message.get("type") != "error":
             continue
-        kept = names.get(message.get("url", ""))
+        kept = names.get(message.get("url", "").rsplit("/", 1)[-1])
         where = f"{kept.name} ({kept.url})" if kept else message.get("url", "?")
         errors.append(
             f"  {where} line {message.get('lastLine')}: {message.get('message')} "

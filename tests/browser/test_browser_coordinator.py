@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from browser_support import missing_browser_reason
@@ -15,6 +15,7 @@ if REASON:
 
 from journeys import COURSE, EDITION, submit  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -25,8 +26,13 @@ NOT_PAGES = (".csv", ".xlsx", ".pdf", ".png", ".zip", "/logout", "/language/")
 
 def download(page, link) -> bytes:
     """Click a link that answers with an attachment and return the file's bytes."""
-    with page.expect_download() as info:
-        link.click()
+    href = link.get_attribute("href")
+    try:
+        with page.expect_download() as info:
+            link.click()
+    except PlaywrightTimeout:
+        answer = page.context.request.get(urljoin(page.url, href))
+        raise AssertionError(f"{href}: no download; the server answers {answer.status}") from None
     return info.value.path().read_bytes()
 
 
@@ -54,6 +60,11 @@ def test_coordinator_filters_the_list_and_downloads_both_exports(
 
     page.locator(f'main a[href$="{EDITION_PATH}/enrollments"]').first.click()
     page.wait_for_load_state()
+    page.locator(f'main a[href$="{EDITION_PATH}/dashboard"]').first.click()
+    page.wait_for_load_state()
+    browsing.check("panel de la edición", screenshot="11-panel")
+    page.go_back()
+    page.wait_for_load_state()
     browsing.check("lista de inscritos", screenshot="10-lista-inscritos")
     assert person.email in page.locator("main table").inner_text()
 
@@ -79,9 +90,6 @@ def test_coordinator_filters_the_list_and_downloads_both_exports(
     assert len(values) == 2, values
     assert person.email in values[1] and person.name in values[1], values
 
-    page.locator(f'main a[href$="{EDITION_PATH}/dashboard"]').first.click()
-    page.wait_for_load_state()
-    browsing.check("panel de la edición", screenshot="11-panel")
     browsing.assert_stayed_local()
 
 

@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=env("BENCH_ONLY", ""),
         help="comma-separated scenario keys (catalogue,course,form,register,my,verify,pdf)",
     )
+    parser.add_argument(
+        "--profile",
+        default=env("BENCH_PROFILE", "auto"),
+        help="py-spy the app workers in one extra run of: 'auto' (scenarios that missed a "
+        "target), 'none', or comma-separated scenario keys",
+    )
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     return parser.parse_args(argv)
@@ -184,6 +190,10 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
             tag=label,
             log=log,
         )
+        scenarios.profile_pass(
+            order, args.profile, app_server, duration=args.duration,
+            connections=args.connections, workdir=workdir, engine=args.engine, tag=label, log=log,
+        )  # fmt: skip
     finally:
         if counter:
             counter.dispose()
@@ -195,7 +205,13 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         single = Gunicorn("wsgi:app", env, workdir, 1, "exports", port=app_port).start()
         try:
             export_results = exports.measure_exports(
-                single, COORDINATOR, secret, seeded.edition_slug, args.export_rounds, log=log
+                single,
+                COORDINATOR,
+                secret,
+                seeded.edition_slug,
+                args.export_rounds,
+                args.profile,
+                log=log,
             )
         finally:
             single.stop()

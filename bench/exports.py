@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import statistics
 import time
 import zipfile
@@ -11,9 +12,11 @@ from dataclasses import dataclass, field
 from html import unescape
 from urllib.parse import urlencode, urljoin
 
+from bench import profiling
 from bench.loadgen import CSRF_INPUT, VALUE, Client
 from bench.servers import Gunicorn, PeakSampler, memory_kb, reset_peak
 
+EXPORT_TARGETS = {"csv": (2.0, 80.0), "xlsx": (6.0, 80.0)}
 LOGIN_PATHS = ("/coordinator/login", "/coordinators/login", "/coordinator/", "/login")
 HREF = re.compile(r'href="([^"]+)"')
 INPUT = re.compile(r"<input[^>]*>")
@@ -33,6 +36,7 @@ class ExportResult:
     status: int = 0
     missing: str | None = None
     method: str = ""
+    profile: list[str] = field(default_factory=list)
 
 
 def login(client: Client, email: str, password: str) -> str | None:
@@ -89,21 +93,24 @@ def find_export_links(client: Client, start: str, edition_slug: str, limit: int 
                 continue
             bare = url.split("?")[0]
             for fmt in ("csv", "xlsx"):
-                if bare.endswith(f"enrollments.{fmt}") and (
-                    f"/{edition_slug}/" in bare or fmt not in found
-                ):
-                    found[fmt] = url
-            if (
-                url.startswith("/coordinator")
-                and "logout" not in url
-                and not bare.endswith((".csv", ".xlsx"))
-            ):
+                # The edition's plain export (no options) when the page offers several.
+                if bare.endswith(f"enrollments.{fmt}") and f"/{edition_slug}/" in bare:
+                    if fmt not in found or ("?" in found[fmt] and "?" not in url):
+                        found[fmt] = url
+            is_file = bare.endswith((".csv", ".xlsx", ".pdf"))
+            if url.startswith("/coordinator") and "logout" not in url and not is_file:
                 queue.append(url)
     return found
 
 
 def measure_exports(
-    server: Gunicorn, email: str, password: str, edition_slug: str, rounds: int, log=print
+    server: Gunicorn,
+    email: str,
+    password: str,
+    edition_slug: str,
+    rounds: int,
+    profile: str = "auto",
+    log=print,
 ) -> list[ExportResult]:
     """Download each export `rounds` times from a 1-worker server; time and memory growth."""
     client = Client(server.url)
@@ -140,7 +147,32 @@ def measure_exports(
                 f"  export {result.fmt}: {elapsed:.2f} s, +{result.growth_mb[-1]:.1f} MB, "
                 f"{result.rows} data rows, {len(body) / 1e6:.1f} MB"
             )
+        if result.seconds and _wants_profile(result, profile):
+            result.profile = _profile_export(server, client, path, result.fmt)
     return results
+
+
+def _wants_profile(result: ExportResult, profile: str) -> bool:
+    if profile == "auto":
+        limit_s, limit_mb = EXPORT_TARGETS[result.fmt]
+        return statistics.median(result.seconds) > limit_s or max(result.growth_mb) > limit_mb
+    return f"export_{result.fmt}" in profile.split(",")
+
+
+def _profile_export(server: Gunicorn, client: Client, path: str, fmt: str) -> list[str]:
+    """One more download with py-spy on the worker; the summary lines."""
+    if not profiling.available():
+        return []
+    recorders = profiling.record(server.worker_pids(), 600, server.workdir, f"export_{fmt}")
+    time.sleep(0.5)  # let py-spy attach before the request starts
+    client.request("GET", path)
+    for recorder in recorders:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+        try:
+            recorder.wait(timeout=60)
+        except Exception:  # noqa: BLE001 - a stuck profiler must not stop the benchmark
+            recorder.kill()
+    return profiling.summarise(sorted(server.workdir.glob(f"profile-export_{fmt}-*.txt")))
 
 
 def count_rows(fmt: str, body: bytes) -> int:
@@ -160,6 +192,7 @@ class PdfResult:
     sizes: list[int] = field(default_factory=list)
     first_cpu_ms: float = 0.0
     missing: str | None = None
+    profile: list[str] = field(default_factory=list)
 
     @property
     def per_second(self) -> float:
@@ -201,4 +234,22 @@ def measure_pdf(app, seconds: float = 4.0, limit: int = 200) -> PdfResult:
             result.wall_ms.append((time.perf_counter() - wall) * 1000)
             result.sizes.append(len(data))
         result.count = len(result.cpu_ms)
+        if result.cpu_ms and statistics.median(result.cpu_ms) > 15.0:
+            result.profile = _profile_pdf(render_pdf, certificates[:20])
     return result
+
+
+def _profile_pdf(render_pdf, certificates) -> list[str]:
+    """pyinstrument over a few renders: the top of the call tree."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return []
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        for cert in certificates:
+            render_pdf(cert)
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if "render_pdf" in line), 0)
+    return lines[start : start + 40]

@@ -63,8 +63,34 @@ def run_load(
     if engine == "auto":
         engine = "wrk" if have_wrk() else "python"
     if engine == "wrk":
-        return _run_wrk(base_url, items, duration, connections, workdir, post_path, run_id)
-    return _run_python(base_url, items, duration, connections, post_path, run_id)
+        result = _run_wrk(base_url, items, duration, connections, workdir, post_path, run_id)
+    else:
+        result = _run_python(base_url, items, duration, connections, post_path, run_id)
+    drain(base_url)
+    return result
+
+
+def drain(base_url: str, timeout: float = 120.0) -> float:
+    """Wait until requests a load generator left in flight are done; seconds waited.
+
+    A client that stops after `duration` abandons its last requests, but the server still
+    handles them: without this wait the next run would start behind a queue of slow work.
+    """
+    parts = urlsplit(base_url)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        sent = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+            conn.request("GET", "/__bench_ready__")
+            conn.getresponse().read()
+            conn.close()
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.1)
+            continue
+        if time.perf_counter() - sent < 0.05:
+            break
+    return time.monotonic() - started
 
 
 def _run_wrk(base_url, items, duration, connections, workdir, post_path, run_id) -> LoadResult:

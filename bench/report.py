@@ -9,11 +9,10 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from bench.exports import ExportResult, PdfResult
+from bench.exports import EXPORT_TARGETS, ExportResult, PdfResult
 from bench.scenarios import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPORT_TARGETS = {"csv": (2.0, 80.0), "xlsx": (6.0, 80.0)}
 PDF_CPU_MS, PDF_KB = 15.0, 60.0
 
 
@@ -25,14 +24,6 @@ def spread(values: list[float], fmt: str = "{:.0f}") -> str:
     if len(values) == 1:
         return median
     return f"{median} ({fmt.format(min(values))}–{fmt.format(max(values))})"
-
-
-def ratios(scenario: Scenario, reference: Scenario | None) -> list[float]:
-    """Per-round ratios app/baseline: each app run against the baseline run next to it."""
-    if reference is None or not reference.results:
-        return []
-    pairs = zip(scenario.results, reference.results, strict=False)
-    return [a.rps / b.rps for a, b in pairs if b.rps]
 
 
 def verdict(ok: bool | None) -> str:
@@ -51,18 +42,14 @@ def load_table(scenarios: list[Scenario]) -> list[str]:
             lines.append(f"| {s.label} | {s.missing or 'not run'} | | | | | | | n/a |")
             continue
         ref = by_key.get(s.reference) if s.reference else None
-        rs = ratios(s, ref)
-        errors = sum(r.server_errors + r.socket_errors + r.count(400, 500) for r in s.results)
-        p99 = statistics.median(r.p99_ms for r in s.results)
-        targets, checks = [], []
+        rs = s.ratios(ref)
+        errors = s.errors
+        targets = []
         if s.target_ratio is not None:
             targets.append(f"≥ {s.target_ratio}×")
-            checks.append(bool(rs) and statistics.median(rs) >= s.target_ratio)
         if s.target_p99_ms is not None:
             targets.append(f"p99 ≤ {s.target_p99_ms:.0f} ms, 0 errors")
-            checks.append(p99 <= s.target_p99_ms and errors == 0)
-            checks.append(all(c["ok"] for c in s.checks))
-        ok = all(checks) if checks else None
+        ok = s.target_met(ref)
         lines.append(
             f"| {s.label} | {spread([r.rps for r in s.results])} "
             f"| {spread([r.p50_ms for r in s.results], '{:.1f}')} "
@@ -87,6 +74,15 @@ def checks_section(scenarios: list[Scenario]) -> list[str]:
                 f"by the client, +{check['rows']} rows{extra} → "
                 f"{'ok' if check['ok'] else '**MISMATCH**'}"
             )
+    return lines
+
+
+def profile_section(scenarios: list[Scenario]) -> list[str]:
+    lines = []
+    for s in scenarios:
+        if s.profile:
+            lines += [f"Profile of {s.label} (py-spy, both workers, one extra unscored run):", "",
+                      "```", *s.profile, "```", ""]  # fmt: skip
     return lines
 
 
@@ -124,7 +120,11 @@ def pdf_lines(pdf: PdfResult | None) -> list[str]:
         f"(p90 {sorted(pdf.cpu_ms)[int(len(pdf.cpu_ms) * 0.9)]:.1f} ms; the first one "
         f"{pdf.first_cpu_ms:.0f} ms with fonts and imports); size {min(pdf.sizes) / 1024:.1f}–"
         f"{size_kb:.1f} KB. Target ≤ {PDF_CPU_MS:.0f} ms CPU and ≤ {PDF_KB:.0f} KB: {verdict(ok)}."
-    ]
+    ] + (
+        ["", "Profile of 20 renders (pyinstrument):", "", "```", *pdf.profile, "```"]
+        if pdf.profile
+        else []
+    )
 
 
 def machine_lines(settings: dict) -> list[str]:
@@ -188,6 +188,7 @@ def render(settings: dict, runs: list[dict], pdf: PdfResult | None, took: float)
                 *checks,
                 "",
             ]
+        lines += profile_section(run["scenarios"])
         if run.get("exports"):
             lines += [*export_table(run["exports"]), ""]
             methods = {e.method for e in run["exports"] if e.method}
@@ -197,6 +198,10 @@ def render(settings: dict, runs: list[dict], pdf: PdfResult | None, took: float)
                     "minus its RSS before the request.",
                     "",
                 ]
+        for e in run.get("exports", []):
+            if e.profile:
+                lines += [f"Profile of the {e.fmt.upper()} export (py-spy, one extra download):",
+                          "", "```", *e.profile, "```", ""]  # fmt: skip
         for note in run.get("notes", []):
             lines.append(f"- Note: {note}")
         lines.append("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from urllib.parse import quote_plus
 
 from sqlalchemy import create_engine, func, select, text
 
+from bench import profiling
 from bench.loadgen import Client, LoadResult, run_load
 from bench.seed import Seeded
 
@@ -31,6 +33,33 @@ class Scenario:
     results: list[LoadResult] = field(default_factory=list)
     #: Per-round consistency checks for POSTs: rows stored vs successes, mail, outbox.
     checks: list[dict] = field(default_factory=list)
+    #: py-spy summary lines from an extra, unscored run (see bench/profiling.py).
+    profile: list[str] = field(default_factory=list)
+
+    def ratios(self, reference: Scenario | None) -> list[float]:
+        """Per-round ratios app/baseline: each app run against the baseline run next to it."""
+        if reference is None or not reference.results:
+            return []
+        pairs = zip(self.results, reference.results, strict=False)
+        return [a.rps / b.rps for a, b in pairs if b.rps]
+
+    @property
+    def errors(self) -> int:
+        return sum(r.server_errors + r.socket_errors + r.count(400, 500) for r in self.results)
+
+    def target_met(self, reference: Scenario | None) -> bool | None:
+        """True/False against this scenario's targets; None when it has none or did not run."""
+        if not self.results or (self.target_ratio is None and self.target_p99_ms is None):
+            return None
+        checks = []
+        if self.target_ratio is not None:
+            ratios = self.ratios(reference)
+            checks.append(bool(ratios) and statistics.median(ratios) >= self.target_ratio)
+        if self.target_p99_ms is not None:
+            p99 = statistics.median(r.p99_ms for r in self.results)
+            checks.append(p99 <= self.target_p99_ms and self.errors == 0)
+            checks.append(all(c["ok"] for c in self.checks))
+        return all(checks)
 
 
 POST_FIELDS = (
@@ -242,3 +271,44 @@ def run_rounds(
                 f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:7.1f} ms  {dict(result.statuses)}"
                 + (f"  check {scenario.checks[-1]}" if before is not None else "")
             )
+
+
+def profile_pass(
+    scenarios: list[Scenario],
+    wanted: str,
+    app_server,
+    *,
+    duration: float,
+    connections: int,
+    workdir: Path,
+    engine: str,
+    tag: str,
+    log=print,
+) -> None:
+    """One extra, unscored run per scenario to profile ("auto": those that missed a target)."""
+    if wanted in ("", "none") or not profiling.available():
+        return
+    by_key = {s.key: s for s in scenarios}
+    for scenario in scenarios:
+        if scenario.server != "app" or scenario.missing or not scenario.results:
+            continue
+        if wanted == "auto":
+            if scenario.target_met(by_key.get(scenario.reference)) is not False:
+                continue
+        elif scenario.key not in wanted.split(","):
+            continue
+        recorders = profiling.record(app_server.worker_pids(), duration, workdir, scenario.key)
+        run_load(app_server.url, scenario.items, duration=duration, connections=connections,
+                 workdir=workdir, post_path=scenario.post_path,
+                 run_id=f"p{tag}-{scenario.key}", engine=engine)  # fmt: skip
+        for recorder in recorders:
+            try:
+                recorder.wait(timeout=duration + 30)
+            except Exception:  # noqa: BLE001 - a stuck profiler must not stop the benchmark
+                recorder.kill()
+        files = sorted(workdir.glob(f"profile-{scenario.key}-*.txt"))
+        scenario.profile = profiling.summarise(files)
+        log(
+            f"  profiled {scenario.key}: "
+            + (scenario.profile[1] if len(scenario.profile) > 1 else "")
+        )

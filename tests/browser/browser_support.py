@@ -291,12 +291,12 @@ class Browsing:
             f"{name} ({page.url}): HTML {len(html)} B + CSS {css} B = {total} B ≥ {PAGE_BUDGET} B"
         )
         self.checks.keep(name, page.url, html)
+        if screenshot:  # before axe, so a failing page still leaves its picture for the report
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT_DIR / f"{screenshot}.png"))
         if self.javascript:
             violations = run_axe(page)
             assert not violations, f"axe on {name} ({page.url}):\n" + "\n".join(violations)
-        if screenshot:
-            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT_DIR / f"{screenshot}.png"))
 
     def assert_stayed_local(self) -> None:
         assert self.requests, "no request was recorded at all"

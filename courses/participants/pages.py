@@ -19,7 +19,13 @@ from courses.certificates.services import (
     verify_url,
 )
 from courses.i18n import format_day, format_deadline, localized, timezone_label
-from courses.participants.services import completion_rule, completions, progress
+from courses.participants.services import (
+    completion_rule,
+    completions,
+    last_failed_attempt,
+    progress,
+    wrong_questions,
+)
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link
 
@@ -162,7 +168,12 @@ def module_context(
     course = enrollment.edition.course
     positions = [m.position for m in course.modules]
     embed = youtube_embed_url(module.video_url)
+    failed = last_failed_attempt(enrollment, module)
     return {
+        # The last failed attempt: its score and which questions to look at again (only
+        # which ones: the right answers are never shown).
+        "last_score": failed.score if failed else None,
+        "wrong": wrong_questions(module, failed.answers) if failed else [],
         "enrollment": enrollment,
         "token": token,
         "course_title": localized(course.title, language),

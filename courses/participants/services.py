@@ -168,11 +168,7 @@ def submit_quiz(
     _check_may_complete(enrollment, module, "quiz", now)
     questions = module.questions
     answers = list(answers[: len(questions)]) + [None] * (len(questions) - len(answers))
-    wrong = [
-        number
-        for number, (question, answer) in enumerate(zip(questions, answers, strict=True), 1)
-        if answer != question.get("answer")
-    ]
+    wrong = wrong_questions(module, answers)
     score = round(100 * (len(questions) - len(wrong)) / len(questions))
     pass_mark = course.pass_mark if course.pass_mark is not None else 70
     passed = score >= pass_mark
@@ -189,6 +185,28 @@ def submit_quiz(
     db.session.flush()
     certificate = mark_module(enrollment, module, source="quiz", now=now) if passed else None
     return QuizResult(score, passed, pass_mark, wrong, certificate)
+
+
+def wrong_questions(module: Module, answers: list[int | None]) -> list[int]:
+    """Numbers (from 1) of the questions whose answer is wrong or missing."""
+    questions = module.questions or []
+    answers = list(answers[: len(questions)]) + [None] * (len(questions) - len(answers))
+    return [
+        number
+        for number, (question, answer) in enumerate(zip(questions, answers, strict=True), 1)
+        if answer != question.get("answer")
+    ]
+
+
+def last_failed_attempt(enrollment: Enrollment, module: Module) -> QuizAttempt | None:
+    """The latest attempt at `module`'s quiz if it failed (None once passed or never tried)."""
+    attempt = db.session.scalars(
+        select(QuizAttempt)
+        .where(QuizAttempt.enrollment_id == enrollment.id, QuizAttempt.module_id == module.id)
+        .order_by(QuizAttempt.id.desc())
+        .limit(1)
+    ).first()
+    return attempt if attempt is not None and not attempt.passed else None
 
 
 def confirm_email(enrollment: Enrollment, now: datetime) -> bool:

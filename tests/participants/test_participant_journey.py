@@ -106,6 +106,11 @@ def test_quiz_failed_then_passed_shows_wrong_questions_but_not_answers(app, clie
     page = client.get(page_url)
     assert "Obtuviste 33 % y necesitas 70 %" in page.text
     assert "Revisa las preguntas 2, 3" in page.text
+    assert "En tu último intento obtuviste 33 %" in page.text
+    assert 'id="q2-wrong"' in page.text and 'id="q3-wrong"' in page.text
+    assert 'id="q1-wrong"' not in page.text
+    # Which answer is right is never given away: no choice is marked as the correct one.
+    assert "checked" not in page.text
     assert _count(ModuleCompletion) == 0
     attempt = db.session.scalars(select(QuizAttempt)).one()
     assert (attempt.score, attempt.passed) == (33, False)

@@ -143,7 +143,11 @@ def registration_state(
             sentence = _("Inscripciones abiertas hasta el %(deadline)s", deadline=deadline_words)
             label = _("Inscripciones abiertas")
         elif state == UPCOMING:
-            sentence = _("Las inscripciones abren el %(opens)s", opens=opens_words)
+            sentence = _(
+                "Las inscripciones abren el %(opens)s y cierran el %(deadline)s",
+                opens=opens_words,
+                deadline=deadline_words,
+            )
             label = _("Próximamente")
         else:
             sentence = _("Las inscripciones cerraron el %(deadline)s", deadline=deadline_words)

@@ -58,7 +58,10 @@ def test_an_upcoming_edition_says_when_it_opens(app, client, course_file, load):
     assert load(course_file()).exit_code == 0
     app.config["FIXED_NOW"] = datetime(2023, 5, 31, 12, tzinfo=UTC)
     html = page(client, "/courses/ejemplo")
-    assert "Las inscripciones abren el jueves, 1 de junio de 2023 (hora de Chile)" in html
+    assert (
+        "Las inscripciones abren el jueves, 1 de junio de 2023 (hora de Chile) y cierran el "
+        "viernes, 21 de julio de 2023, 23:59 (hora de Chile)"
+    ) in html
     assert "/courses/ejemplo/2023/register" not in html
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context
 from flask_babel import force_locale
+from flask_mail import Message
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select
 
@@ -118,42 +119,70 @@ def pending_count() -> int:
     return db.session.scalar(query) or 0
 
 
-def deliver(message_id: int, now: datetime, *, rfc_message_id: str | None = None) -> str:
-    """Claim one unsent message and deliver it: "sent", "failed" or "skipped" (flush only).
+def claim(message_id: int, now: datetime, *, rfc_message_id: str | None = None) -> Message | None:
+    """Take one due, unsent message for delivery and return it ready to send (flush only).
 
-    The row is claimed with SELECT … FOR UPDATE SKIP LOCKED, so several senders (workers,
-    cron) never deliver the same message at once; the caller commits to release it.
+    The row is read with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL), so a row another sender
+    is claiming is skipped. The claim counts the attempt and moves `next_attempt_at` to the
+    retry time: other senders leave the row alone while it is on its way, and take it up again
+    later if this process dies before recording the result.
     """
     query = select(OutboxMessage).where(
-        OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None)
+        OutboxMessage.id == message_id,
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
     )
     if rfc_message_id is not None:
         query = query.where(OutboxMessage.message_id == rfc_message_id)
     row = db.session.scalar(query.with_for_update(skip_locked=True))
     if row is None:
-        return SKIPPED
+        return None
     row.attempts += 1
-    try:
-        transport.send(row)
-    except Exception as error:  # noqa: BLE001 - any failure is recorded on the row and retried
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        row.next_attempt_at = retry_at(row.attempts, now)
-        log.warning("mail %s to %s not delivered: %s", row.id, row.recipient, row.last_error)
-        db.session.flush()
-        return FAILED
-    row.sent_at = now
-    row.last_error = None
+    row.next_attempt_at = retry_at(row.attempts, now)
     db.session.flush()
-    return SENT
+    return transport.build_message(row)
+
+
+def record(message_id: int, now: datetime, error: Exception | None) -> None:
+    """Write down how a delivery attempt ended (flush only)."""
+    row = db.session.get(OutboxMessage, message_id)
+    if row is None:
+        return
+    if error is None:
+        row.sent_at = now
+        row.last_error = None
+    else:
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        log.warning("mail %s to %s not delivered: %s", row.id, row.recipient, row.last_error)
+    db.session.flush()
+
+
+def deliver(message_id: int, now: datetime, *, rfc_message_id: str | None = None) -> str:
+    """Deliver one message: "sent", "failed" or "skipped" (not due, sent, or being sent).
+
+    Commits the claim before talking to the mail server and the result after: no transaction
+    (and, on SQLite, no write lock) is held while a slow server makes us wait.
+    """
+    message = claim(message_id, now, rfc_message_id=rfc_message_id)
+    db.session.commit()
+    if message is None:
+        return SKIPPED
+    error: Exception | None = None
+    try:
+        transport.send(message)
+    except Exception as failure:  # noqa: BLE001 - any failure is recorded on the row and retried
+        error = failure
+    record(message_id, now, error)
+    db.session.commit()
+    return SENT if error is None else FAILED
 
 
 def deliver_each(messages: Iterable[tuple[int, str | None]], now: datetime) -> dict[str, int]:
-    """Deliver messages one transaction each; count the outcomes."""
+    """Deliver messages one by one; count the outcomes."""
     counts = {SENT: 0, FAILED: 0, SKIPPED: 0}
     for message_id, rfc_message_id in messages:
         try:
             outcome = deliver(message_id, now, rfc_message_id=rfc_message_id)
-            db.session.commit()
         except Exception:
             # One bad row (or a database hiccup) must not stop the others.
             log.exception("outbox message %s could not be processed", message_id)

@@ -78,8 +78,8 @@ def build_message(row: OutboxMessage) -> Message:
     return message
 
 
-def send(row: OutboxMessage) -> str:
-    """Deliver one row; raise on failure (timeout, refused connection, SMTP error)."""
+def send(message: Message) -> str:
+    """Deliver one message; raise on failure (timeout, refused connection, SMTP error)."""
     how = method()
     if how == MAILBOX:
         # The development mailbox is the outbox table itself: "delivered" means readable there.
@@ -89,7 +89,7 @@ def send(row: OutboxMessage) -> str:
     connection = TimeoutConnection(state, float(current_app.config["MAIL_TIMEOUT"]))
     connection.host = connection.configure_host()
     try:
-        connection.send(build_message(row))
+        connection.send(message)
     finally:
         # Once the server accepted the message, a failing QUIT must not make it count as unsent.
         try:

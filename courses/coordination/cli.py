@@ -87,12 +87,13 @@ def export_command(
     filters = listing.ListFilters.from_args({"country": country, "status": status})
     stmt = listing.filtered(everyone, edition, filters)
     rows = listing.count(stmt)
+    formatter = exports.RowFormatter(edition)
     with open(output, "wb") as handle:
         if kind == "csv":
-            for chunk in exports.csv_chunks(stmt, edition, ";" if sep == "semicolon" else ","):
+            for chunk in exports.csv_chunks(stmt, formatter, ";" if sep == "semicolon" else ","):
                 handle.write(chunk)
         else:
-            exports.write_xlsx(stmt, edition, handle)
+            exports.write_xlsx(stmt, formatter, handle)
     services.record(
         "cli",
         f"export.{kind}",

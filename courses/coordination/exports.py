@@ -58,7 +58,7 @@ def headers() -> list[str]:
 
 def neutralise(value: str) -> str:
     """Prefix a quote to text a spreadsheet would run as a formula; leave plain numbers alone."""
-    if value.startswith(_DANGEROUS_START) and not _PURE_NUMBER.match(value):
+    if value and value[0] in _DANGEROUS_START and not _PURE_NUMBER.match(value):
         return "'" + value
     return value
 
@@ -75,6 +75,7 @@ class RowFormatter:
 
     def __init__(self, edition: Edition) -> None:
         self.tz = ZoneInfo(edition.course.timezone)
+        self.sheet_title = f"{edition.course.slug[:20]} {edition.slug[:10]}"
         self.total = len(edition.course.modules)
         self.language = current_language()
         self.labels = status_labels()
@@ -119,9 +120,12 @@ def iter_rows(stmt: Select) -> Iterator:
         result.close()
 
 
-def csv_chunks(stmt: Select, edition: Edition, delimiter: str = ",") -> Iterator[bytes]:
-    """The CSV file in pieces: UTF-8 with a BOM, RFC 4180 quoting, CRLF line ends."""
-    formatter = RowFormatter(edition)
+def csv_chunks(stmt: Select, formatter: RowFormatter, delimiter: str = ",") -> Iterator[bytes]:
+    """The CSV file in pieces: UTF-8 with a BOM, RFC 4180 quoting, CRLF line ends.
+
+    Runs after the view returned (streaming), so it needs no ORM object: `formatter` is built
+    beforehand and `stmt` is plain SQL.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write("\ufeff")
@@ -148,11 +152,10 @@ def _text_cell(sheet, value: str) -> WriteOnlyCell:
     return cell
 
 
-def write_xlsx(stmt: Select, edition: Edition, target) -> None:
+def write_xlsx(stmt: Select, formatter: RowFormatter, target) -> None:
     """Write the XLSX file to the binary file `target` (a write-only workbook: rows not kept)."""
-    formatter = RowFormatter(edition)
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=edition.slug[:31] or "export")
+    sheet = workbook.create_sheet(title=formatter.sheet_title)
     sheet.freeze_panes = "A2"
     for index, width in enumerate(WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -169,7 +172,7 @@ def write_xlsx(stmt: Select, edition: Edition, target) -> None:
             if isinstance(value, datetime):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = DATE_FORMAT
-            elif value is None:
+            elif value is None or value == "":
                 cell = None
             else:
                 cell = _text_cell(sheet, value)
@@ -178,10 +181,10 @@ def write_xlsx(stmt: Select, edition: Edition, target) -> None:
     workbook.save(target)
 
 
-def spooled_xlsx(stmt: Select, edition: Edition):
+def spooled_xlsx(stmt: Select, formatter: RowFormatter):
     """The XLSX file in a temporary file (in memory while small), rewound for reading."""
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    write_xlsx(stmt, edition, spool)
+    write_xlsx(stmt, formatter, spool)
     spool.seek(0)
     return spool
 

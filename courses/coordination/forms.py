@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -76,9 +77,9 @@ class CoordinatorForm(FlaskForm):
     role = SelectField(
         _l("Rol"),
         choices=[
-            ("country", _l("País (punto focal)")),
-            ("course", _l("Curso")),
-            ("admin", _l("Administración")),
+            SelectChoice("country", _l("País (punto focal)")),
+            SelectChoice("course", _l("Curso")),
+            SelectChoice("admin", _l("Administración")),
         ],
     )
     course = SelectField(_l("Curso (para el rol Curso)"), choices=[], validate_choice=False)

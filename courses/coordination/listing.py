@@ -1,18 +1,23 @@
 """The enrollee list: search, filters, sorting and pages, shared by the page and the exports.
 
 Search ignores case and accents on SQLite and PostgreSQL alike: both sides are folded to plain
-lower-case ASCII, the typed words in Python and the stored text with nested `replace()` calls
-(available on both databases, unlike `unaccent` or `translate`).
+lower-case letters, the typed words in Python and the stored text in SQL by `Folded`, which is
+`translate(lower(…))` on PostgreSQL and, on SQLite (whose lower() knows only ASCII and which has
+no translate()), the same Python function registered on every connection.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, String, event, func, literal, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from courses.catalog.models import Edition
 from courses.certificates.models import Certificate
@@ -44,18 +49,47 @@ _FOLDS = {
 SORTS = ("name", "email", "country", "organization", "registered", "status")
 
 
-def fold_text(text: str) -> str:
+def fold_text(text: str | None) -> str | None:
     """Plain lower-case text without accents: "Núñez" → "nunez"."""
+    if text is None:
+        return None
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+class Folded(FunctionElement):
+    """SQL for `fold_text(expression)`."""
+
+    type = String()
+    inherit_cache = True
+    name = "coordination_fold"
+
+
+@compiles(Folded, "sqlite")
+def _fold_sqlite(element, compiler, **kw) -> str:
+    return f"coordination_fold({compiler.process(element.clauses, **kw)})"
+
+
+_ACCENTED = "".join(_FOLDS.values())
+_PLAIN = "".join(plain * len(accented) for plain, accented in _FOLDS.items())
+
+
+@compiles(Folded)
+def _fold_translate(element, compiler, **kw) -> str:
+    # PostgreSQL's lower() knows every alphabet; translate() then drops the accents.
+    inner = compiler.process(element.clauses, **kw)
+    return f"translate(lower({inner}), '{_ACCENTED}', '{_PLAIN}')"
+
+
+@event.listens_for(Engine, "connect")
+def _register_fold(dbapi_connection, connection_record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("coordination_fold", 1, fold_text, deterministic=True)
+
+
 def fold_sql(expression: ColumnElement[str]) -> ColumnElement[str]:
-    """The same folding as `fold_text`, in SQL that SQLite and PostgreSQL both run."""
-    for plain, accented in _FOLDS.items():
-        for letter in accented:
-            expression = func.replace(expression, letter, plain)
-    return func.lower(expression)
+    """The same folding as `fold_text`, in SQL."""
+    return Folded(expression)
 
 
 def _like_pattern(word: str) -> str:

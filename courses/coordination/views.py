@@ -25,6 +25,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from courses import clock, limits
 from courses.catalog.models import Course, Edition
@@ -211,8 +212,9 @@ def export_csv(course_slug: str, edition_slug: str):
     db.session.commit()
     delimiter = ";" if request.args.get("sep") == "semicolon" else ","
     name = exports.file_name(edition, clock.now(), "csv")
+    formatter = exports.RowFormatter(edition)
     return Response(
-        stream_with_context(exports.csv_chunks(stmt, edition, delimiter)),
+        stream_with_context(exports.csv_chunks(stmt, formatter, delimiter)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
@@ -228,7 +230,7 @@ def export_xlsx(course_slug: str, edition_slug: str):
     stmt = listing.filtered(me(), edition, filters)
     _audit_export(edition, "xlsx", filters, listing.count(stmt))
     db.session.commit()
-    spool = exports.spooled_xlsx(stmt, edition)
+    spool = exports.spooled_xlsx(stmt, exports.RowFormatter(edition))
     name = exports.file_name(edition, clock.now(), "xlsx")
     return Response(
         exports.file_chunks(spool),
@@ -273,8 +275,8 @@ def audit():
 def accounts():
     require_admin()
     form = CoordinatorForm()
-    form.course.choices = [("", "—")] + [
-        (slug, slug) for slug in db.session.scalars(select(Course.slug).order_by(Course.slug))
+    form.course.choices = [SelectChoice("", "—")] + [
+        SelectChoice(slug) for slug in db.session.scalars(select(Course.slug).order_by(Course.slug))
     ]
     if form.validate_on_submit():
         try:

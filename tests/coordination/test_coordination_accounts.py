@@ -30,8 +30,15 @@ def test_create_command_reads_the_password_from_stdin_and_hashes_it_with_scrypt(
     make_course()
     db.session.commit()
     result = runner.invoke(
-        args=["coordinators", "create", "Focal.PE@Example.org", "--role", "country",
-              "--country", "pe"],
+        args=[
+            "coordinators",
+            "create",
+            "Focal.PE@Example.org",
+            "--role",
+            "country",
+            "--country",
+            "pe",
+        ],
         input="una frase bastante larga\n",
     )
     assert result.exit_code == 0, result.output
@@ -43,14 +50,24 @@ def test_create_command_reads_the_password_from_stdin_and_hashes_it_with_scrypt(
     assert audit_actions() == ["coordinator.create"]
 
     result = runner.invoke(
-        args=["coordinators", "create", "curso@example.org", "--role", "course",
-              "--course", "pesca-acuicultura"],
+        args=[
+            "coordinators",
+            "create",
+            "curso@example.org",
+            "--role",
+            "course",
+            "--course",
+            "pesca-acuicultura",
+        ],
         input="otra frase bastante larga\n",
     )
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(
-        select(Coordinator).where(Coordinator.email == "curso@example.org")
-    ).course.slug == "pesca-acuicultura"
+    assert (
+        db.session.scalar(
+            select(Coordinator).where(Coordinator.email == "curso@example.org")
+        ).course.slug
+        == "pesca-acuicultura"
+    )
 
 
 def test_create_command_refuses_bad_options_with_a_clear_error_and_stores_nothing(app, runner):
@@ -108,7 +125,10 @@ def test_wrong_email_and_wrong_password_get_the_same_answer(app, client):
     coordinator = make_coordinator("admin", email="ana@example.org")
     db.session.commit()
     answers = []
-    for email, password in [("ana@example.org", "wrong password!"), ("nadie@example.org", PASSWORD)]:
+    for email, password in [
+        ("ana@example.org", "wrong password!"),
+        ("nadie@example.org", PASSWORD),
+    ]:
         response = client.post(
             "/coordinator/login",
             data={"email": email, "password": password, "csrf_token": csrf_token(client)},

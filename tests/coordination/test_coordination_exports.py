@@ -1,0 +1,183 @@
+"""Exports read back with independent parsers: csv (with the BOM) and openpyxl."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import datetime, timedelta
+
+import openpyxl
+import pytest
+
+from courses.coordination.exports import neutralise
+from courses.extensions import db
+from tests.coordination.helpers import (
+    NOW,
+    audit_actions,
+    complete,
+    login,
+    make_certificate,
+    make_coordinator,
+    make_course,
+    make_enrollment,
+)
+
+BASE = "/coordinator/pesca-acuicultura/2023/enrollments"
+HEADER = [
+    "ID",
+    "Nombre",
+    "Correo electrónico",
+    "Teléfono",
+    "Código de país",
+    "País",
+    "Organización",
+    "Inscripción",
+    "Correo confirmado",
+    "Módulos completados",
+    "Completó el",
+    "Código de certificado",
+    "Estado",
+]
+FORMULAS = ["=HYPERLINK(\"http://evil\")", "+SUM(1)", "-2+3", "@cmd", "\tTab", "\rCR"]
+
+
+@pytest.fixture
+def edition(app):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    # 2023-07-09 15:00 UTC is 11:00 in Santiago (UTC-4 in July).
+    person = make_enrollment(
+        edition,
+        "José Núñez Ñuble",
+        email="jose@example.org",
+        phone="+56912345678",
+        organization="Caleta «Los Ángeles»",
+        confirmed=True,
+        created_at=NOW - timedelta(days=1),
+    )
+    complete(person, 1, 2, 3, 4, 5, 6)
+    make_certificate(person, code="ABCDE23456")
+    for number, text in enumerate(FORMULAS):
+        make_enrollment(
+            edition,
+            f"Persona {number}",
+            organization=text,
+            country="PE",
+            phone="+51987654321",
+            created_at=NOW - timedelta(hours=number + 1),
+        )
+    make_enrollment(edition, "-5", organization="+56 9 1234", country="CO", created_at=NOW)
+    return edition
+
+
+def _csv(response, delimiter=","):
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+
+
+def test_csv_export_is_excel_ready_and_neutralises_formulas(edition, client):
+    login(client, make_coordinator("admin"))
+    response = client.get(BASE + ".csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="pesca-acuicultura_2023_2023-07-10.csv"'
+    rows = _csv(response)
+    assert rows[0] == HEADER
+    jose = rows[1]
+    assert jose[1:8] == [
+        "José Núñez Ñuble",
+        "jose@example.org",
+        "+56912345678",  # a pure number stays intact
+        "CL",
+        "Chile",
+        "Caleta «Los Ángeles»",
+        "2023-07-09 11:00",
+    ]
+    assert jose[8:] == ["sí", "6/6", "2023-07-10 11:00", "ABCDE-23456", "Con certificado"]
+    organisations = {row[1]: row[6] for row in rows[1:]}
+    for number, text in enumerate(FORMULAS):
+        assert organisations[f"Persona {number}"] == "'" + text
+    # "-5" is a plain number (kept); "+56 9 1234" has spaces, so it is neutralised.
+    assert "-5" in organisations and organisations["-5"] == "'+56 9 1234"
+    assert {row[3] for row in rows[1:]} >= {"+56912345678", "+51987654321"}
+    assert audit_actions()[-1] == "export.csv"
+
+
+def test_csv_semicolon_option_and_filters_match_the_list(edition, client):
+    login(client, make_coordinator("admin"))
+    rows = _csv(client.get(BASE + ".csv?sep=semicolon&country=PE&sort=name"), ";")
+    assert [row[1] for row in rows[1:]] == [f"Persona {n}" for n in range(len(FORMULAS))]
+    assert all(row[4] == "PE" and row[5] == "Perú" for row in rows[1:])
+    rows = _csv(client.get(BASE + ".csv?q=nunez"))
+    assert [row[1] for row in rows[1:]] == ["José Núñez Ñuble"]
+
+
+def test_neutralise_rule():
+    assert neutralise("+56912345678") == "+56912345678"
+    assert neutralise("-12,5") == "-12,5"
+    assert neutralise("=1+1") == "'=1+1"
+    assert neutralise("+1)") == "'+1)"
+    assert neutralise("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralise("Ana") == "Ana"
+
+
+def test_xlsx_export_has_text_and_dates_never_formulas(edition, client):
+    login(client, make_coordinator("admin"))
+    response = client.get(BASE + ".xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    sheet = book.active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["B"].width == 30
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADER
+    jose = rows[1]
+    assert jose[1] == "José Núñez Ñuble"
+    assert jose[3] == "+56912345678"
+    assert jose[7] == datetime(2023, 7, 9, 11, 0)
+    assert jose[10] == datetime(2023, 7, 10, 11, 0)
+    assert jose[11] == "ABCDE-23456"
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type in ("s", "d", "n"), (cell.coordinate, cell.data_type)
+            assert cell.data_type != "f"
+            if cell.value is not None and cell.data_type == "n":
+                assert cell.is_date
+    organisations = {row[1]: row[6] for row in rows[1:]}
+    for number, text in enumerate(FORMULAS):
+        # In XLSX a text cell cannot run, so the value is kept as typed (XML reads CR as LF).
+        assert organisations[f"Persona {number}"] == text.replace("\r", "\n"), number
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "<f " not in xml
+    assert audit_actions()[-1] == "export.xlsx"
+
+
+def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
+    db.session.commit()
+    target = tmp_path / "out.csv"
+    result = runner.invoke(
+        args=["enrollments", "export", "pesca-acuicultura/2023", "--format", "csv", "-o",
+              str(target)]
+    )
+    assert result.exit_code == 0, result.output
+    login(client, make_coordinator("admin"))
+    assert target.read_bytes() == client.get(BASE + ".csv").get_data()
+    xlsx = tmp_path / "out.xlsx"
+    result = runner.invoke(
+        args=["enrollments", "export", "pesca-acuicultura/2023", "--format", "xlsx", "-o",
+              str(xlsx)]
+    )
+    assert result.exit_code == 0, result.output
+    cli_rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))
+    web = client.get(BASE + ".xlsx").get_data()
+    web_rows = list(openpyxl.load_workbook(io.BytesIO(web)).active.iter_rows(values_only=True))
+    assert cli_rows == web_rows
+    assert "export.csv" in audit_actions() and "export.xlsx" in audit_actions()
+    result = runner.invoke(args=["enrollments", "export", "nope/2023", "-o", str(target)])
+    assert result.exit_code == 1
+    assert "nope/2023" in result.output

@@ -1,0 +1,232 @@
+"""Each role against each list, export, import and action, including those it must not reach."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from courses.extensions import db
+from tests.coordination.helpers import (
+    complete,
+    counts,
+    login,
+    make_certificate,
+    make_coordinator,
+    make_correction,
+    make_course,
+    make_enrollment,
+    post,
+)
+
+A = "/coordinator/pesca-acuicultura/2023"
+B = "/coordinator/otro-curso/2024"
+
+
+@pytest.fixture
+def world(app):
+    """Two courses with enrollees from Chile and Perú, and one coordinator of each role."""
+    first = make_course("pesca-acuicultura")
+    second = make_course("otro-curso", edition_slug="2024")
+    people = {
+        "a_cl": make_enrollment(first, "Camila Chile", email="camila@cl.example", country="CL"),
+        "a_pe": make_enrollment(first, "Pablo Perú", email="pablo@pe.example", country="PE"),
+        "b_cl": make_enrollment(second, "Carlos Chile", email="carlos@cl.example", country="CL"),
+        "b_pe": make_enrollment(second, "Paula Perú", email="paula@pe.example", country="PE"),
+    }
+    for key, code in (("a_cl", "CLCLC23456"), ("a_pe", "PEPEP23456")):
+        complete(people[key], 1, 2, 3, 4, 5, 6)
+        make_certificate(people[key], code=code)
+    roles = {
+        "admin": make_coordinator("admin"),
+        "course": make_coordinator("course", course=first.course),
+        "country": make_coordinator("country", country="PE"),
+    }
+    db.session.commit()
+    return {"people": people, "roles": roles, "editions": (first, second)}
+
+
+VISIBLE = {
+    # role: (names visible in course A, in course B or None for 404)
+    "admin": ({"Camila Chile", "Pablo Perú"}, {"Carlos Chile", "Paula Perú"}),
+    "course": ({"Camila Chile", "Pablo Perú"}, None),
+    "country": ({"Pablo Perú"}, {"Paula Perú"}),
+}
+
+
+@pytest.mark.parametrize("role", ["admin", "course", "country"])
+def test_list_and_exports_show_exactly_the_scope(world, client, role):
+    login(client, world["roles"][role])
+    for base, expected in zip((A, B), VISIBLE[role], strict=True):
+        for suffix in ("/enrollments", "/enrollments.csv", "/enrollments.xlsx", "/dashboard"):
+            response = client.get(base + suffix)
+            if expected is None:
+                assert response.status_code == 404, (role, base, suffix)
+                for name in ("Carlos", "Paula"):
+                    assert name not in response.get_data(as_text=True)
+                continue
+            assert response.status_code == 200, (role, base, suffix)
+        if expected is None:
+            continue
+        html = client.get(base + "/enrollments").get_data(as_text=True)
+        everyone = {"Camila Chile", "Pablo Perú", "Carlos Chile", "Paula Perú"}
+        for name in everyone:
+            assert (name in html) == (name in expected), (role, name)
+        text = client.get(base + "/enrollments.csv").get_data().decode("utf-8-sig")
+        exported = {row[1] for row in list(csv.reader(io.StringIO(text)))[1:]}
+        assert exported == expected
+        # A filter cannot widen the scope.
+        text = client.get(base + "/enrollments.csv?country=CL").get_data().decode("utf-8-sig")
+        exported = {row[1] for row in list(csv.reader(io.StringIO(text)))[1:]}
+        assert exported == {n for n in expected if "Chile" in n}
+
+
+def test_index_lists_only_editions_in_scope(world, client):
+    login(client, world["roles"]["course"])
+    html = client.get("/coordinator/").get_data(as_text=True)
+    assert "pesca-acuicultura" in html and "otro-curso" not in html
+
+
+def test_country_focal_point_cannot_open_or_change_another_countrys_enrollee(world, client):
+    people = world["people"]
+    login(client, world["roles"]["country"])
+    chilean = people["b_cl"]
+    assert client.get(f"{B}/enrollments/{chilean.id}").status_code == 404
+    assert client.get(f"{B}/enrollments/{people['b_pe'].id}").status_code == 200
+    before = counts()
+    response = post(client, f"{B}/enrollments/{chilean.id}/modules/1", {"action": "mark"})
+    assert response.status_code == 404
+    assert counts() == before
+    # Asking for an enrollee of another edition through this edition's URL finds nothing.
+    assert client.get(f"{B}/enrollments/{people['a_pe'].id}").status_code == 404
+
+
+def test_course_coordinator_cannot_act_on_another_course(world, client):
+    people = world["people"]
+    login(client, world["roles"]["course"])
+    before = counts()
+    assert (
+        post(
+            client, f"{B}/enrollments/{people['b_pe'].id}/modules/1", {"action": "mark"}
+        ).status_code
+        == 404
+    )
+    assert client.get(f"{B}/settings").status_code == 404
+    assert (
+        post(
+            client, f"{B}/settings", {"registration_closes": "2030-01-01", "capacity": "5"}
+        ).status_code
+        == 404
+    )
+    assert client.get(f"{B}/completions/import").status_code == 404
+    assert client.get(f"{B}/certificates").status_code == 404
+    assert client.get(f"{B}/certificates.zip").status_code == 404
+    assert counts() == before
+    assert client.get(f"{A}/settings").status_code == 200
+
+
+def test_country_focal_point_cannot_change_edition_dates_or_capacity(world, client):
+    login(client, world["roles"]["country"])
+    first = world["editions"][0]
+    closes = first.registration_closes
+    assert client.get(f"{A}/settings").status_code == 404
+    response = post(client, f"{A}/settings", {"registration_closes": "2030-01-01", "capacity": "1"})
+    assert response.status_code == 404
+    db.session.refresh(first)
+    assert first.registration_closes == closes and first.capacity == 0
+
+
+def test_certificates_are_scoped_for_list_revoke_and_corrections(world, client):
+    people = world["people"]
+    login(client, world["roles"]["country"])
+    html = client.get(f"{A}/certificates").get_data(as_text=True)
+    assert "PEPEP-23456" in html and "CLCLC-23456" not in html
+    chilean_cert = db.session.scalar(
+        db.select(make_certificate.__globals__["Certificate"]).where(
+            make_certificate.__globals__["Certificate"].code == "CLCLC23456"
+        )
+    )
+    correction = make_correction(people["a_cl"], "Camila Chile Rojas")
+    db.session.commit()
+    before = counts()
+    assert client.get(f"{A}/certificates/{chilean_cert.id}/revoke").status_code == 404
+    response = post(client, f"{A}/certificates/{chilean_cert.id}/revoke", {"reason": "x"})
+    assert response.status_code == 404
+    assert post(client, f"{A}/certificates/{chilean_cert.id}/resend").status_code == 404
+    assert post(client, f"{A}/corrections/{correction.id}/approve").status_code == 404
+    assert counts() == before
+    db.session.refresh(chilean_cert)
+    assert chilean_cert.revoked_at is None
+
+
+def test_import_rows_outside_the_scope_are_errors(world, client):
+    login(client, world["roles"]["country"])
+    data = b"email,modules\ncamila@cl.example,1\npablo@pe.example,1\n"
+    before = counts()
+    response = post(
+        client,
+        f"{A}/completions/import",
+        {"file": (io.BytesIO(data), "c.csv")},
+        form_url=f"{A}/completions/import",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Fuera de tu alcance" in html
+    assert "Aplicar la importación" not in html
+    assert counts() == before
+
+
+@pytest.mark.parametrize("role", ["course", "country"])
+def test_only_admins_read_the_audit_log_and_manage_accounts(world, client, role):
+    login(client, world["roles"][role])
+    assert client.get("/coordinator/audit").status_code == 404
+    assert client.get("/coordinator/accounts").status_code == 404
+    response = post(
+        client,
+        "/coordinator/accounts",
+        {
+            "email": "new@example.org",
+            "role": "admin",
+            "password": "una frase muy larga",
+        },
+    )
+    assert response.status_code == 404
+    admin = world["roles"]["admin"]
+    assert post(client, f"/coordinator/accounts/{admin.id}/active").status_code == 404
+    db.session.refresh(admin)
+    assert admin.active
+
+
+def test_admin_reads_the_audit_log_and_creates_accounts(world, client):
+    login(client, world["roles"]["admin"])
+    client.get(f"{A}/enrollments.csv?country=PE")
+    html = client.get("/coordinator/audit").get_data(as_text=True)
+    assert "export.csv" in html and "PE" in html
+    response = post(
+        client,
+        "/coordinator/accounts",
+        {
+            "email": "focal.co@example.org",
+            "role": "country",
+            "country": "co",
+            "password": "una frase muy larga",
+        },
+    )
+    assert response.status_code == 303
+    response = post(
+        client,
+        "/coordinator/accounts",
+        {
+            "email": "otro@example.org",
+            "role": "course",
+            "course": "",
+            "password": "una frase muy larga",
+        },
+    )
+    assert response.status_code == 400
+    assert "--course" in response.get_data(as_text=True) or "curso" in response.get_data(
+        as_text=True
+    )
+    html = client.get("/coordinator/accounts").get_data(as_text=True)
+    assert "focal.co@example.org" in html and "otro@example.org" not in html

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import json
 import os
 import shutil
@@ -292,8 +293,7 @@ class Browsing:
         )
         self.checks.keep(name, page.url, html)
         if screenshot:  # before axe, so a failing page still leaves its picture for the report
-            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT_DIR / f"{screenshot}.png"))
+            save_screenshot(page.screenshot(), SCREENSHOT_DIR / f"{screenshot}.png")
         if self.javascript:
             violations = run_axe(page)
             assert not violations, f"axe on {name} ({page.url}):\n" + "\n".join(violations)
@@ -302,6 +302,15 @@ class Browsing:
         assert self.requests, "no request was recorded at all"
         assert not self.offsite, f"requests left 127.0.0.1: {self.offsite}"
         assert not self.console_problems, "CSP refusals:\n" + "\n".join(self.console_problems)
+
+
+def save_screenshot(png: bytes, path: Path) -> None:
+    """Save a screenshot as a small palette PNG (a phone screen needs few colours)."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
 _AXE_SOURCE: str | None = None

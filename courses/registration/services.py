@@ -26,6 +26,12 @@ from courses.registration.rules import Applicant, InvalidRegistration  # noqa: F
 #: Outcomes of `register`: a seat (or unlimited place), the waiting list, or already there.
 ALREADY = "already"
 
+#: Outbox kind and template of the e-mail sent for each new registration's status.
+MAIL_FOR_STATUS = {
+    REGISTERED: ("confirmation", "mail_confirmation"),
+    WAITING: ("waiting-list", "mail_waiting"),
+}
+
 #: Attempts at taking a free seat when concurrent registrations keep taking it first.
 SEAT_ATTEMPTS = 8
 
@@ -119,10 +125,8 @@ def register(
             if existing is not None:
                 return _already_registered(existing, language, now)
             continue
-        template = "mail_waiting" if status == WAITING else "mail_confirmation"
-        _queue(
-            enrollment, kind=f"registration-{status}", template=template, language=language, now=now
-        )
+        kind, template = MAIL_FOR_STATUS[status]
+        _queue(enrollment, kind=kind, template=template, language=language, now=now)
         return Registration(enrollment, status)
     raise SeatsBusy()
 
@@ -152,7 +156,7 @@ def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
             break
         _queue(
             enrollment,
-            kind="registration-promoted",
+            kind="promoted",
             template="mail_promoted",
             language=enrollment.locale,
             now=now,
@@ -171,9 +175,7 @@ def _existing(edition: Edition, email_key: str) -> Enrollment | None:
 
 def _already_registered(existing: Enrollment, language: str, now: datetime) -> Registration:
     """Re-send the same personal link to the registered address; show nothing about it."""
-    _queue(
-        existing, kind="registration-already", template="mail_already", language=language, now=now
-    )
+    _queue(existing, kind="already-registered", template="mail_already", language=language, now=now)
     return Registration(existing, ALREADY)
 
 

@@ -40,6 +40,8 @@ def register(course: str, edition: str):
     chosen = (request.args.get("country") or "").upper()
     if request.method == "GET" and chosen in found.course.countries:
         form.country.data = chosen
+    elif request.method == "GET" and len(found.course.countries) == 1:
+        form.country.data = found.course.countries[0]
     refusal, status = None, 200
     if request.method == "POST":
         try:

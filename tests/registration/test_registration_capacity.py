@@ -46,7 +46,7 @@ def test_same_email_in_other_case_makes_no_second_row_and_resends_the_same_link(
     [enrollment] = enrollments()
     assert enrollment.name == VALID["name"] and enrollment.phone == "+56961234567"
     confirmation, resend = messages()
-    assert resend.kind == "registration-already"
+    assert resend.kind == "already-registered"
     assert resend.recipient == enrollment.email
     assert link_in(resend.body_text) == first_link
     assert first_link in resend.body_html
@@ -85,7 +85,7 @@ def test_when_capacity_is_reached_people_go_to_the_waiting_list_page_and_mail_sa
         ("waiting", None),
     ]
     waiting_mail = messages()[-1]
-    assert waiting_mail.kind == "registration-waiting"
+    assert waiting_mail.kind == "waiting-list"
     assert waiting_mail.subject.startswith("Lista de espera")
     assert "quedaste en la lista de espera" in waiting_mail.body_text
     assert "lista de espera" in waiting_mail.body_html
@@ -136,7 +136,7 @@ def test_same_email_registered_concurrently_is_caught_by_the_database(client, mo
     monkeypatch.setattr(services, "_existing", late)
     assert submit(client, email="Maria@example.org").status_code == 303
     assert len(enrollments()) == 1
-    assert [m.kind for m in messages()] == ["registration-registered", "registration-already"]
+    assert [m.kind for m in messages()] == ["confirmation", "already-registered"]
     assert "ya está inscrito" in client.get(DONE_URL).text
 
 
@@ -155,7 +155,7 @@ def test_promote_waiting_fills_free_seats_in_registration_order_and_tells_them(a
         ("registered", 3),
         ("waiting", None),
     ]
-    promoted_mail = [m for m in messages() if m.kind == "registration-promoted"]
+    promoted_mail = [m for m in messages() if m.kind == "promoted"]
     assert [m.recipient for m in promoted_mail] == ["persona1@example.org", "persona2@example.org"]
     assert promoted_mail[0].subject.startswith("Tienes un cupo")
     assert services.promote_waiting(edition, OPEN_NOW) == []
@@ -196,3 +196,16 @@ def test_english_visitor_gets_english_mail(client):
     assert waiting.subject.startswith("Waiting list")
     assert "waiting list" in waiting.body_text
     assert '<html lang="en">' in waiting.body_html
+
+
+def test_when_every_seat_tried_is_taken_concurrently_the_person_is_asked_to_send_again(
+    client, monkeypatch
+):
+    make_edition(capacity=5)
+    submit(client, **person(0))
+    monkeypatch.setattr(services, "_next_place", lambda edition: ("registered", 1))
+    response = submit(client, **person(1))
+    assert response.status_code == 503
+    assert "Envía de nuevo" in response.text
+    assert 'value="persona1@example.org"' in response.text
+    assert counts() == (1, 1)

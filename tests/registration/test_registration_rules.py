@@ -65,7 +65,7 @@ def test_valid_registration_redirects_to_the_confirmation_and_stores_everything(
     assert VALID["email"] not in page.text
     assert not re.search(r"/my/[A-Za-z0-9_-]{27}", page.text), "no personal link on the page"
     [message] = messages()
-    assert message.recipient == "maria@example.org" and message.kind == "registration-registered"
+    assert message.recipient == "maria@example.org" and message.kind == "confirmation"
 
 
 @pytest.mark.parametrize(

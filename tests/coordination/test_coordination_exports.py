@@ -39,7 +39,7 @@ HEADER = [
     "Código de certificado",
     "Estado",
 ]
-FORMULAS = ["=HYPERLINK(\"http://evil\")", "+SUM(1)", "-2+3", "@cmd", "\tTab", "\rCR"]
+FORMULAS = ['=HYPERLINK("http://evil")', "+SUM(1)", "-2+3", "@cmd", "\tTab", "\rCR"]
 
 
 @pytest.fixture
@@ -161,16 +161,30 @@ def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
     db.session.commit()
     target = tmp_path / "out.csv"
     result = runner.invoke(
-        args=["enrollments", "export", "pesca-acuicultura/2023", "--format", "csv", "-o",
-              str(target)]
+        args=[
+            "enrollments",
+            "export",
+            "pesca-acuicultura/2023",
+            "--format",
+            "csv",
+            "-o",
+            str(target),
+        ]
     )
     assert result.exit_code == 0, result.output
     login(client, make_coordinator("admin"))
     assert target.read_bytes() == client.get(BASE + ".csv").get_data()
     xlsx = tmp_path / "out.xlsx"
     result = runner.invoke(
-        args=["enrollments", "export", "pesca-acuicultura/2023", "--format", "xlsx", "-o",
-              str(xlsx)]
+        args=[
+            "enrollments",
+            "export",
+            "pesca-acuicultura/2023",
+            "--format",
+            "xlsx",
+            "-o",
+            str(xlsx),
+        ]
     )
     assert result.exit_code == 0, result.output
     cli_rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))

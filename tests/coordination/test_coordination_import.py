@@ -1,0 +1,144 @@
+"""Completion import: a preview that shows every row and error, then an all-or-nothing apply."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from courses.certificates.models import Certificate
+from courses.extensions import db
+from courses.participants.models import ModuleCompletion
+from tests.coordination.helpers import (
+    NOW,
+    audit_actions,
+    complete,
+    counts,
+    csrf_token,
+    login,
+    make_coordinator,
+    make_course,
+    make_enrollment,
+)
+
+BASE = "/coordinator/pesca-acuicultura/2023"
+
+
+@pytest.fixture
+def edition(app):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(completion="coordinator")
+    other = make_course("otro-curso", edition_slug="2024")
+    make_enrollment(edition, "Ana Núñez", email="ana@example.org", country="PE")
+    bruno = make_enrollment(edition, "Bruno Soto", email="Bruno@Example.org", country="CL")
+    complete(bruno, 1)
+    make_enrollment(edition, "Cata Espera", email="cata@example.org", waiting=True)
+    make_enrollment(other, "Dora Otra", email="dora@example.org")
+    return edition
+
+
+def _upload(client, data: bytes):
+    url = f"{BASE}/completions/import"
+    return client.post(
+        url,
+        data={"csrf_token": csrf_token(client, url), "file": (io.BytesIO(data), "modulos.csv")},
+    )
+
+
+def _payload(html: str) -> str:
+    return re.search(r'name="payload" value="([^"]+)"', html).group(1)
+
+
+def _apply(client, payload: str):
+    url = f"{BASE}/completions/apply"
+    token = csrf_token(client, f"{BASE}/completions/import")
+    return client.post(url, data={"csrf_token": token, "payload": payload})
+
+
+def test_preview_shows_every_error_and_nothing_changes(edition, client):
+    login(client, make_coordinator("admin"))
+    before = counts()
+    data = (
+        "correo,módulos\n"
+        "ana@example.org,1 2 3\n"
+        "nadie@example.org,1\n"
+        "dora@example.org,2\n"
+        "bruno@example.org,7;x\n"
+        "cata@example.org,all\n"
+        ",1\n"
+        "ana@example.org,\n"
+    ).encode()
+    response = _upload(client, data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Marcar módulos 1, 2, 3." in html
+    assert "Correo desconocido" in html
+    assert "No está inscrita en esta edición." in html
+    assert "«7» no es un número de módulo (el curso tiene 6)." in html
+    assert "«x» no es un número de módulo" in html
+    assert "Está en la lista de espera" in html
+    assert "Falta el correo." in html
+    assert "Faltan los números de módulo." in html
+    assert "6 filas tienen errores" in html
+    assert "Aplicar la importación" not in html
+    assert counts() == before
+
+
+def test_a_forged_apply_with_errors_changes_nothing(edition, client):
+    login(client, make_coordinator("admin"))
+    good = _upload(client, b"ana@example.org,1 2\n")
+    assert good.status_code == 200
+    # A payload with a bad row, signed properly (as if the data changed since the preview).
+    from courses.coordination import imports
+
+    coordinator = db.session.scalar(select(make_coordinator.__globals__["Coordinator"]))
+    bad = imports.sign(
+        coordinator, edition, [(1, "ana@example.org", "1 2"), (2, "nadie@example.org", "1")]
+    )
+    before = counts()
+    response = _apply(client, bad)
+    assert response.status_code == 422
+    assert "no se aplicó nada" in response.get_data(as_text=True)
+    assert counts() == before
+    # A tampered payload is refused outright.
+    response = _apply(client, _payload(good.get_data(as_text=True)) + "x")
+    assert response.status_code == 303
+    assert counts() == before
+
+
+def test_fixed_file_is_applied_whole_and_issues_certificates(edition, client):
+    login(client, make_coordinator("country", country="PE"))
+    # Perú's focal point: Bruno (Chile) is outside the scope.
+    response = _upload(client, b"email,modules\nana@example.org,all\nbruno@example.org,2\n")
+    assert response.status_code == 422
+    assert "Fuera de tu alcance" in response.get_data(as_text=True)
+    # Fixed file, semicolon separated as Spanish Excel saves it, in Windows-1252.
+    response = _upload(client, "correo;módulos\nANA@example.org;1 2 3 4 5 6\n".encode("cp1252"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Todas las filas están bien: se marcarán 6 módulos." in html
+    response = _apply(client, _payload(html))
+    assert response.status_code == 303
+    marked = db.session.scalars(select(ModuleCompletion.source)).all()
+    assert marked.count("import") == 6
+    certificate = db.session.scalar(select(Certificate))
+    assert certificate is not None and certificate.holder_name == "Ana Núñez"
+    assert audit_actions()[-1] == "import.completions"
+    # Applying the same file again changes nothing more.
+    again = _upload(client, b"ana@example.org,all\n")
+    assert "Nada que cambiar." in again.get_data(as_text=True)
+
+
+def test_an_unreadable_upload_is_refused_next_to_the_field(edition, client):
+    login(client, make_coordinator("admin"))
+    before = counts()
+    response = _upload(client, b"\n\n")
+    assert response.status_code == 400
+    assert "El archivo no tiene filas con datos." in response.get_data(as_text=True)
+    url = f"{BASE}/completions/import"
+    response = client.post(url, data={"csrf_token": csrf_token(client, url)})
+    assert response.status_code == 400
+    assert 'aria-describedby="file-hint file-error"' in response.get_data(as_text=True)
+    assert counts() == before

@@ -1,0 +1,96 @@
+"""What the registration e-mails say: modules in order, how to complete, deadline, the link."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pytest
+from registration_helpers import (
+    MODULE_TITLES,
+    OPEN_NOW,
+    SANTIAGO,
+    enrollments,
+    link_in,
+    make_edition,
+    messages,
+    submit,
+)
+
+from courses.registration import services
+
+
+@pytest.fixture(autouse=True)
+def open_now(app):
+    app.config["FIXED_NOW"] = OPEN_NOW
+
+
+def test_confirmation_lists_the_six_modules_in_order_in_text_and_html(client):
+    make_edition()
+    submit(client)
+    [mail] = messages()
+    assert mail.subject == (
+        "Tu inscripción: Ciclo de capacitaciones para Pesca y Acuicultura (edición 2023)"
+    )
+    numbered = re.findall(r"^(\d)\. (.+)$", mail.body_text, re.M)
+    assert numbered == [(str(n), title) for n, title in enumerate(MODULE_TITLES, 1)]
+    items = re.findall(r"<li>(.*?)</li>", mail.body_html)
+    assert [title.replace("&#39;", "'") for title in items] == MODULE_TITLES
+    assert "¿Cómo montar una unidad comercial?" in mail.body_html
+    assert "<img" not in mail.body_html and "style=" not in mail.body_html
+    assert "<script" not in mail.body_html
+
+
+def test_confirmation_link_is_the_enrollments_personal_link(client):
+    make_edition()
+    submit(client)
+    [mail] = messages()
+    [enrollment] = enrollments()
+    link = link_in(mail.body_text)
+    assert link == f"http://certificados.test/my/{services.enrollment_token(enrollment)}"
+    assert f'href="{link}"' in mail.body_html
+    assert services.find_by_token(link.rsplit("/", 1)[1]).id == enrollment.id
+    assert services.find_by_token("not-a-token") is None
+    assert services.find_by_token("") is None
+
+
+def test_deadline_to_complete_is_shown_in_the_course_time(client):
+    make_edition(complete_by=datetime(2023, 10, 1, tzinfo=SANTIAGO))
+    submit(client)
+    [mail] = messages()
+    expected = "sábado, 30 de septiembre de 2023, 23:59 (hora de Chile)"
+    assert f"Plazo para completar los módulos y recibir el certificado: {expected}." in (
+        mail.body_text
+    )
+    assert expected in mail.body_html
+
+
+def test_no_deadline_to_complete_means_no_deadline_line(client):
+    make_edition()
+    submit(client)
+    assert "Plazo para completar" not in messages()[0].body_text
+
+
+@pytest.mark.parametrize(
+    "completion, words",
+    [
+        ("self", "marca «Completé este módulo»"),
+        ("quiz", "responde su breve cuestionario (se aprueba con 70 %)"),
+        ("coordinator", "la coordinación del curso confirma cada módulo completado"),
+    ],
+)
+def test_how_to_complete_follows_the_course_completion_rule(client, completion, words):
+    make_edition(completion=completion)
+    submit(client)
+    [mail] = messages()
+    assert words in mail.body_text and words in mail.body_html
+
+
+def test_english_quiz_wording_and_deadline(client):
+    make_edition(completion="quiz", complete_by=datetime(2023, 10, 1, tzinfo=SANTIAGO))
+    client.set_cookie("lang", "en")
+    submit(client)
+    [mail] = messages()
+    assert "answer its short quiz (pass mark 70 %)" in mail.body_text
+    assert "Saturday, September 30, 2023, 23:59 (Chile time)" in mail.body_text
+    assert "Hello María José" in mail.body_text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask_babel import refresh
+
 from courses.coordination.services import enrollment_status
 from courses.extensions import db
 from tests.coordination.helpers import (
@@ -122,3 +124,16 @@ def test_list_page_has_no_inline_styles_and_stays_small(app, client):
     html = client.get(LIST).get_data(as_text=True)
     assert "style=" not in html
     assert "<script" not in html
+
+
+def test_coordinator_pages_speak_english_when_asked(app, client):
+    edition = make_course()
+    make_enrollment(edition, "Ana Pérez", country="PE")
+    login(client, make_coordinator("admin"))
+    client.set_cookie("lang", "en")
+    refresh()  # the test shares one app context (and Flask-Babel's cached locale) across requests
+    html = client.get(LIST).get_data(as_text=True)
+    assert "Enrollees" in html and "1 person" in html and "Perú" not in html
+    text = client.get(LIST + ".csv").get_data().decode("utf-8-sig")
+    assert text.startswith("ID,Name,E-mail")
+    assert ",Peru," in text

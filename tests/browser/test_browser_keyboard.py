@@ -45,3 +45,16 @@ def test_coordinator_login_can_be_completed_with_the_keyboard_alone(browsing, co
     assert "/coordinator/login" not in page.url, page.url
     assert page.get_by_role("button", name="Salir").count() or "/coordinator" in page.url
     browsing.assert_stayed_local()
+
+
+def test_verification_and_lost_link_forms_work_with_the_keyboard_alone(browsing):
+    page = browsing.page
+    browsing.goto("/verify")
+    keyboard_fill(page, {"code": "ABCDE-2345"}, form='main form:has(input[name="code"])')
+    assert "code=ABCDE-2345" in page.url, page.url
+    assert page.locator('input[name="code"]').input_value() == "ABCDE-2345"
+    browsing.goto("/my/lost")
+    keyboard_fill(page, {"email": "nadie@example.org"}, form='main form:has(input[name="email"])')
+    assert page.url.endswith("/my/lost")
+    assert page.locator(".notice-success").count() == 1
+    browsing.assert_stayed_local()

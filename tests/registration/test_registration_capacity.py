@@ -209,3 +209,19 @@ def test_when_every_seat_tried_is_taken_concurrently_the_person_is_asked_to_send
     assert "Envía de nuevo" in response.text
     assert 'value="persona1@example.org"' in response.text
     assert counts() == (1, 1)
+
+
+def test_capacity_made_unlimited_promotes_the_whole_waiting_list_without_seats(client):
+    edition = make_edition(capacity=1)
+    for n in range(3):
+        submit(client, **person(n))
+    edition = db.session.merge(edition)
+    edition.capacity = 0
+    promoted = services.promote_waiting(edition, OPEN_NOW)
+    db.session.commit()
+    assert len(promoted) == 2
+    assert [(e.status, e.seat) for e in enrollments()] == [
+        ("registered", 1),
+        ("registered", None),
+        ("registered", None),
+    ]

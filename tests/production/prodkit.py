@@ -374,12 +374,21 @@ class _Collector:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
         self.lock = threading.Lock()
+        #: Optional coroutine function called with each message before the server answers.
+        self.on_message = None
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content)
         with self.lock:
             self.messages.append(message)
+        if self.on_message is not None:
+            await self.on_message(message)
         return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every message received, unfolded, in order of arrival."""
+        with self.lock:
+            return ["".join(str(m["Message-ID"]).split()) for m in self.messages]
 
 
 @contextmanager

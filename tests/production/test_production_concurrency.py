@@ -218,7 +218,7 @@ def test_two_outbox_senders_at_once_deliver_every_message_exactly_once(cluster):
         senders = [_outbox_send(url, smtp.port) for _ in range(2)]
         outputs = [sender.communicate(timeout=180) for sender in senders]
         assert [s.returncode for s in senders] == [0, 0], outputs
-        received = [m["Message-ID"] for m in smtp.messages]
+        received = smtp.message_ids()
     loads = sorted(m for m in received if m.startswith("<load-"))
     assert loads == sorted(queued)  # every message delivered, none twice
     assert len(received) == len(set(received))

@@ -57,7 +57,10 @@ def live_server(tmp_path_factory, mail_catcher) -> Iterator[LiveServer]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "COURSES_", "MAIL_", "DATABASE_", "TEST_DATABASE"))
+        if not key.startswith(
+            ("FLASK_", "COURSES_", "MAIL_", "DATABASE_", "TEST_DATABASE", "GUNICORN_", "RATELIMIT_")
+        )
+        and key not in ("SECRET_KEY", "PUBLIC_BASE_URL", "TRUSTED_PROXIES", "WEB_CONCURRENCY")
     }
     env.update(
         COURSES_CONFIG="development",

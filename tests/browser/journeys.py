@@ -66,6 +66,12 @@ def error_for(page, field_name: str) -> str:
             texts.append(target.inner_text().strip())
     message = " ".join(t for t in texts if t)
     assert message, f"nothing visible is tied to the {field_name} field"
+    # "Next to the field": the error sits right under it, not in a list at the top of the page.
+    error_box = page.locator(".error", has_text=texts[-1]).first.bounding_box()
+    field_box = field.bounding_box()
+    assert error_box and field_box, "the field or its error is not laid out"
+    gap = error_box["y"] - (field_box["y"] + field_box["height"])
+    assert 0 <= gap < 160, f"the {field_name} error is {gap:.0f}px from its field"
     return message
 
 

@@ -124,6 +124,16 @@ def test_every_coordinator_page_passes_the_page_checks(browsing, coordinator, re
                 ):
                     found.append(parts.path)
         frontier = sorted(set(found))
+    # An error state: the password form sent with a wrong current password.
+    browsing.goto("/coordinator/password")
+    form = page.locator('main form:has(input[type="password"])')
+    for field in form.locator('input[type="password"]').all():
+        field.fill("corta")
+    submit(page, 'main form:has(input[type="password"])')
+    try:
+        browsing.check("cambio de contraseña con errores", status=400)
+    except AssertionError as problem:
+        problems.append(str(problem))
     assert not problems, "\n".join(problems)
     assert len(seen) >= 5, seen
     browsing.assert_stayed_local()

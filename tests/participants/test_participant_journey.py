@@ -258,3 +258,38 @@ def test_quiz_course_module_without_questions_is_confirmed_by_the_participant(ap
     response = _post(client, f"{page_url}/complete", f"/my/{token}")
     assert response.status_code == 303
     assert _count(ModuleCompletion) == 1
+
+
+def test_from_the_registration_form_to_a_verified_certificate(app, client):
+    import re
+
+    app.config["FIXED_NOW"] = NOW
+    make_course(completion="self")
+    form_url = "/courses/pesca-acuicultura/2023/register"
+    form = client.get(form_url)
+    response = client.post(
+        form_url,
+        data={
+            "csrf_token": csrf_token(form.text),
+            "name": ACCENTED_NAME,
+            "email": "nandu@example.org",
+            "phone": "9 6123 4567",
+            "country": "CL",
+            "organization": "Sindicato de Pescadores de Tomé",
+            "consent": "y",
+        },
+    )
+    assert response.status_code == 303
+    confirmation = db.session.scalars(select(OutboxMessage)).one()
+    link = re.search(r"http://certificados\.test(/my/[A-Za-z0-9_-]+)", confirmation.body_text)
+    personal = link.group(1)
+    assert "0 de 6 módulos" in client.get(personal).text
+    for number in range(1, 7):
+        url = f"{personal}/modules/{number}"
+        assert _post(client, f"{url}/complete", personal).status_code == 303
+    cert = db.session.scalars(select(Certificate)).one()
+    pdf = client.get(f"{personal}/certificate.pdf")
+    text = pypdf.PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert ACCENTED_NAME in text
+    page = client.get(f"/verify/{cert.code}")
+    assert "Certificado válido." in page.text

@@ -15,13 +15,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import Select
 
 from courses.catalog.models import Edition
+from courses.coordination import xlsx
 from courses.coordination.listing import rows
 from courses.coordination.services import status_labels
 from courses.extensions import db
@@ -145,40 +142,16 @@ def csv_chunks(stmt: Select, formatter: RowFormatter, delimiter: str = ",") -> I
     yield buffer.getvalue().encode("utf-8")
 
 
-def _text_cell(sheet, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
-    # openpyxl reads a string starting with "=" as a formula; force it to stay text.
-    cell.data_type = "s"
-    return cell
-
-
 def write_xlsx(stmt: Select, formatter: RowFormatter, target) -> None:
-    """Write the XLSX file to the binary file `target` (a write-only workbook: rows not kept)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=formatter.sheet_title)
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    bold = Font(bold=True)
-    header = []
-    for title in headers():
-        cell = _text_cell(sheet, title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in iter_rows(stmt):
-        cells = []
-        for value in formatter.values(row):
-            if isinstance(value, datetime):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = DATE_FORMAT
-            elif value is None or value == "":
-                cell = None
-            else:
-                cell = _text_cell(sheet, value)
-            cells.append(cell)
-        sheet.append(cells)
-    workbook.save(target)
+    """Write the XLSX file to the binary file `target`, rows read in batches, never all held."""
+    xlsx.write(
+        target,
+        sheet_title=formatter.sheet_title,
+        header=headers(),
+        rows=(formatter.values(row) for row in iter_rows(stmt)),
+        widths=WIDTHS,
+        date_format=DATE_FORMAT,
+    )
 
 
 def spooled_xlsx(stmt: Select, formatter: RowFormatter):

@@ -53,6 +53,12 @@ def submit(page, form_selector: str = "main form"):
         form.locator('[type="submit"]').first.click()
 
 
+def follow(page, link) -> None:
+    """Click a link and wait until the page it leads to has loaded."""
+    with page.expect_navigation():
+        link.click()
+
+
 def error_for(page, field_name: str) -> str:
     """The error text a field points to with aria-describedby (and that is shown)."""
     field = page.locator(f'[name="{field_name}"]').first
@@ -80,12 +86,10 @@ def register_with_phone_typo(b: Browsing, person: Person, *, shots: bool) -> Non
     page = b.page
     b.goto("/")
     b.check("catálogo", screenshot="01-catalogo" if shots else None)
-    page.locator(f'main a[href$="/courses/{COURSE}"]').first.click()
-    page.wait_for_load_state()
+    follow(page, page.locator(f'main a[href$="/courses/{COURSE}"]').first)
     assert page.url.endswith(f"/courses/{COURSE}")
     b.check("curso", screenshot="02-curso" if shots else None)
-    page.locator(f'main a[href$="{REGISTER_PATH}"]').first.click()
-    page.wait_for_load_state()
+    follow(page, page.locator(f'main a[href$="{REGISTER_PATH}"]').first)
     assert page.url.endswith(REGISTER_PATH), page.url
     b.check("formulario de inscripción")
 
@@ -132,8 +136,7 @@ def read_mailbox(b: Browsing, person: Person, *, shots: bool) -> None:
     page = b.page
     b.goto("/dev/mailbox")
     b.check("buzón de desarrollo")
-    page.locator("main tr", has_text=person.email).locator("a").first.click()
-    page.wait_for_load_state()
+    follow(page, page.locator("main tr", has_text=person.email).locator("a").first)
     assert "/my/" in page.locator("main").inner_text()
     b.check("correo en el buzón", screenshot="05-correo" if shots else None)
 
@@ -145,8 +148,7 @@ def complete_modules(b: Browsing, personal_url: str, *, shots: bool) -> None:
     b.check("página personal", screenshot="06-mi-pagina" if shots else None)
     for number in range(1, MODULES + 1):
         page.goto(personal_url)
-        page.locator(f'main a[href$="/modules/{number}"]').first.click()
-        page.wait_for_load_state()
+        follow(page, page.locator(f'main a[href$="/modules/{number}"]').first)
         assert page.url.endswith(f"/modules/{number}"), page.url
         b.check(f"módulo {number}", screenshot="07-modulo" if shots and number == 1 else None)
         submit(page, 'main form[action$="/complete"]')

@@ -13,7 +13,7 @@ REASON = missing_browser_reason()
 if REASON:
     pytest.skip(REASON, allow_module_level=True)
 
-from journeys import COURSE, EDITION, submit  # noqa: E402
+from journeys import COURSE, EDITION, follow, submit  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
@@ -58,8 +58,7 @@ def test_coordinator_filters_the_list_and_downloads_both_exports(
     log_in(browsing, *coordinator)
     browsing.check("coordinación: ediciones")
 
-    page.locator(f'main a[href$="{EDITION_PATH}/enrollments"]').first.click()
-    page.wait_for_load_state()
+    follow(page, page.locator(f'main a[href$="{EDITION_PATH}/enrollments"]').first)
     browsing.check("lista de inscritos", screenshot="10-lista-inscritos")
     assert person.email in page.locator("main table").inner_text()
 
@@ -85,8 +84,7 @@ def test_coordinator_filters_the_list_and_downloads_both_exports(
     assert len(values) == 2, values
     assert person.email in values[1] and person.name in values[1], values
 
-    page.locator(f'main a[href$="{EDITION_PATH}/dashboard"]').first.click()
-    page.wait_for_load_state()
+    follow(page, page.locator(f'main a[href$="{EDITION_PATH}/dashboard"]').first)
     browsing.check("panel de la edición", screenshot="11-panel")
 
     browsing.assert_stayed_local()

@@ -24,14 +24,16 @@ def test_catalogue_and_privacy_pass_the_page_checks(browsing):
 def test_switching_to_english_once_shows_english_until_switched_back(browsing):
     page = browsing.page
     browsing.goto("/")
-    page.get_by_role("link", name="English").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     text = page.locator("body").inner_text()
     assert "Privacy" in text and "Privacidad" not in text, text
     browsing.check("catalogue (English)")
     browsing.goto("/privacy")
     assert page.locator("html").get_attribute("lang") == "en"
-    page.get_by_role("link", name="Español").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Español").click()
     assert page.locator("html").get_attribute("lang") == "es"
     assert "Alianza del Pacífico" in page.locator("body").inner_text()
     browsing.assert_stayed_local()

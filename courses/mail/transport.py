@@ -73,6 +73,8 @@ def build_message(row: OutboxMessage) -> Message:
         html=row.body_html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         date=row.created_at.timestamp() if row.created_at else None,
+        # Transactional mail: out-of-office replies and auto-responders should stay quiet.
+        extra_headers={"Auto-Submitted": "auto-generated"},
     )
     message.msgId = row.message_id
     return message

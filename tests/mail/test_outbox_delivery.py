@@ -60,6 +60,7 @@ def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(app, cl
         "Tu inscripción: Ciclo de capacitaciones para Pesca y Acuicultura (edición 2023)"
     )
     assert "no-reply@capacitacion.local" in received["From"]
+    assert received["Auto-Submitted"] == "auto-generated"
     text, body_html = parts(received)
     assert "1. Primeros pasos para comercializar" in text
     assert "6. Barreras y oportunidades cuando se piensa exportar" in text

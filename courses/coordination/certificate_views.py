@@ -22,7 +22,7 @@ from courses.certificates.models import Certificate, NameCorrection
 from courses.coordination import exports, services
 from courses.coordination.edition_views import PREFIX
 from courses.coordination.forms import ActionForm, RevokeForm
-from courses.coordination.views import bp, load_edition, me
+from courses.coordination.views import bp, load_edition, me, record_from_get
 from courses.extensions import db
 from courses.registration.models import Enrollment
 
@@ -197,15 +197,13 @@ def certificates_zip(course_slug: str, edition_slug: str):
         for cert in valid:
             archive.writestr(f"{_file_stem(cert)}.pdf", render_pdf(cert))
             count += 1
-    services.record(
-        me(),
+    record_from_get(
         "export.certificates_zip",
         f"edition:{edition.id}",
         course=edition.course.slug,
         edition=edition.slug,
         certificates=count,
     )
-    db.session.commit()
     spool.seek(0)
     name = exports.file_name(edition, clock.now(), "zip").replace(".zip", "_certificados.zip")
     return Response(

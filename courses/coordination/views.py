@@ -191,9 +191,21 @@ def enrollments(course_slug: str, edition_slug: str):
     return render_template("coordination/enrollments.html", **_list_context(edition, filters))
 
 
+def record_from_get(action: str, target: str, **details: object) -> None:
+    """Audit a download (a GET) and commit, starting a fresh transaction for the write.
+
+    GET requests open read transactions on SQLite (courses/database.py); in WAL mode a read
+    transaction cannot become a write once another process has committed since it began, so
+    the reads are ended first and the audit entry is written in a transaction of its own.
+    """
+    actor = me()
+    db.session.commit()
+    services.record(actor, action, target, **details)
+    db.session.commit()
+
+
 def _audit_export(edition: Edition, kind: str, filters: listing.ListFilters, rows: int) -> None:
-    services.record(
-        me(),
+    record_from_get(
         f"export.{kind}",
         f"edition:{edition.id}",
         course=edition.course.slug,
@@ -209,7 +221,6 @@ def export_csv(course_slug: str, edition_slug: str):
     filters = listing.ListFilters.from_args(request.args)
     stmt = listing.filtered(me(), edition, filters)
     _audit_export(edition, "csv", filters, listing.count(stmt))
-    db.session.commit()
     delimiter = ";" if request.args.get("sep") == "semicolon" else ","
     name = exports.file_name(edition, clock.now(), "csv")
     formatter = exports.RowFormatter(edition)
@@ -229,7 +240,6 @@ def export_xlsx(course_slug: str, edition_slug: str):
     filters = listing.ListFilters.from_args(request.args)
     stmt = listing.filtered(me(), edition, filters)
     _audit_export(edition, "xlsx", filters, listing.count(stmt))
-    db.session.commit()
     spool = exports.spooled_xlsx(stmt, exports.RowFormatter(edition))
     name = exports.file_name(edition, clock.now(), "xlsx")
     return Response(

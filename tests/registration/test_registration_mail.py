@@ -74,7 +74,7 @@ def test_no_deadline_to_complete_means_no_deadline_line(client):
 @pytest.mark.parametrize(
     "completion, words",
     [
-        ("self", "marca «Completé este módulo»"),
+        ("self", "pulsa «He completado este módulo»"),
         ("quiz", "responde su breve cuestionario (se aprueba con 70 %)"),
         ("coordinator", "la coordinación del curso confirma cada módulo completado"),
     ],

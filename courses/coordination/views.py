@@ -157,9 +157,8 @@ def password():
 @bp.get("/")
 def index():
     editions = services.visible_editions(me())
-    return render_template(
-        "coordination/index.html", editions=editions, now=clock.now(), logout=ActionForm()
-    )
+    country = country_name(me().country) if me().country else ""
+    return render_template("coordination/index.html", editions=editions, country=country)
 
 
 def _list_context(edition: Edition, filters: listing.ListFilters) -> dict:

@@ -73,7 +73,10 @@ def content_for(cert: Certificate) -> CertificateContent:
                 f"{module.position}. {localized(module.title, language)}"
                 for module in course.modules
             ),
-            organizers=_("Organizan: %(names)s", names=" · ".join(course.organizers or [])),
+            organizers=_(
+                "Organizan: %(names)s",
+                names=" · ".join(localized(name, language) for name in course.organizers or []),
+            ),
             issued=_("Emitido el %(date)s", date=issue_day(cert, language)),
             code_label=_("Código de verificación"),
             code=format_code(cert.code),

@@ -82,6 +82,15 @@ def form_path(edition: str = EDITION) -> str:
     return f"/courses/{COURSE}/{edition}/register"
 
 
+def redis_reachable() -> bool:
+    """Whether the Redis server the CI machine provides answers on 127.0.0.1:6379."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket() as sock:
@@ -280,18 +289,22 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*n
 class Browser:
     """One visitor: keeps cookies, speaks HTTP/1.1 with a new connection per request."""
 
-    def __init__(self, base: str, timeout: float = 60) -> None:
+    def __init__(self, base: str, timeout: float = 60, forwarded_for: str | None = None) -> None:
         self.base = base
         host, port = base.removeprefix("http://").split(":")
         self.host, self.port = host, int(port)
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
+        #: As if a reverse proxy (TRUSTED_PROXIES=1) had seen this visitor's address.
+        self.forwarded_for = forwarded_for
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
     ) -> tuple[int, dict[str, str], str]:
         conn = HTTPConnection(self.host, self.port, timeout=self.timeout)
         sent = dict(headers or {})
+        if self.forwarded_for:
+            sent.setdefault("X-Forwarded-For", self.forwarded_for)
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         try:

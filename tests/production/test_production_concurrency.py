@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
 from contextlib import ExitStack
 
 import pytest
+import redis
 from prodkit import (
     BIN,
     ROOT,
@@ -21,6 +23,7 @@ from prodkit import (
     engine_for,
     form_path,
     prepare,
+    redis_reachable,
     registration_fields,
     rows,
     run_parallel,
@@ -37,6 +40,9 @@ from courses.registration import tokens
 
 pytestmark = pytest.mark.slow
 
+#: This run's rate-limit counters in the shared Redis.
+LIMIT_PREFIX = f"courses-test-{uuid.uuid4().hex[:8]}"
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
@@ -46,9 +52,12 @@ def cluster(tmp_path_factory):
         url = stack.enter_context(server_database(tmp_path))
         prepare(url, tmp_path, capacity=50)
         smtp = stack.enter_context(smtp_sink())
-        started = stack.enter_context(
-            servers(url, tmp_path, count=2, env={"MAIL_PORT": str(smtp.port)})
-        )
+        env = {"MAIL_PORT": str(smtp.port), "TRUSTED_PROXIES": "1", "RATELIMIT_ENABLED": "1"}
+        if redis_reachable():
+            # As in production: rate limits counted in one Redis for both servers.
+            env["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/0"
+            env["RATELIMIT_KEY_PREFIX"] = LIMIT_PREFIX
+        started = stack.enter_context(servers(url, tmp_path, count=2, env=env))
         engine = engine_for(url)
         stack.callback(engine.dispose)
         yield url, engine, started, smtp
@@ -63,7 +72,11 @@ def _edition_id(engine, slug: str) -> int:
 
 def _browsers(started, count: int, form: str) -> list[Browser]:
     """`count` visitors spread over the servers, each holding a fresh form token."""
-    browsers = [Browser(started[i % len(started)].base) for i in range(count)]
+    # Each visitor behind its own address (as the proxy reports it), as on a real campaign day.
+    browsers = [
+        Browser(started[i % len(started)].base, forwarded_for=f"10.9.{i // 200}.{i % 200 + 1}")
+        for i in range(count)
+    ]
     tokens_ = run_parallel([(lambda b=b: b.csrf_from(form)) for b in browsers], threads=16)
     for browser, token in zip(browsers, tokens_, strict=True):
         assert isinstance(token, str), token
@@ -109,6 +122,10 @@ def test_200_simultaneous_registrations_fill_50_seats_and_wait_list_the_rest(clu
         e=edition,
     )
     assert queued == 200
+    if redis_reachable():
+        # Both servers counted these submissions in the one Redis, per visitor address.
+        counters = redis.Redis(host="127.0.0.1", port=6379).keys(f"*{LIMIT_PREFIX}*10.9.*")
+        assert len(counters) >= 200
 
 
 def test_the_same_email_ten_times_at_once_registers_once(cluster):

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
-from prodkit import Browser, form_path, prepare, registration_fields, server_database, servers
+from prodkit import (
+    Browser,
+    form_path,
+    prepare,
+    redis_reachable,
+    registration_fields,
+    server_database,
+    servers,
+)
 
 from courses import limits
-
-REDIS = ("127.0.0.1", 6379)
-
-
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1):
-            return True
-    except OSError:
-        return False
-
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.redis,
-    pytest.mark.skipif(not _redis_reachable(), reason="Redis is not reachable at 127.0.0.1:6379"),
+    pytest.mark.skipif(not redis_reachable(), reason="Redis is not reachable at 127.0.0.1:6379"),
 ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import subprocess
 import zipfile
 from datetime import datetime, timedelta
 
@@ -195,3 +197,34 @@ def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
     result = runner.invoke(args=["enrollments", "export", "nope/2023", "-o", str(target)])
     assert result.exit_code == 1
     assert "nope/2023" in result.output
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_libreoffice_reads_the_xlsx_export_with_text_dates_and_no_formulas(
+    edition, client, tmp_path
+):
+    login(client, make_coordinator("admin"))
+    source = tmp_path / "export.xlsx"
+    source.write_bytes(client.get(BASE + ".xlsx").get_data())
+    # LibreOffice re-saves the sheet as CSV: a formula would show its result, not its text.
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    rows = list(csv.reader(io.StringIO((tmp_path / "export.csv").read_text("utf-8"))))
+    assert rows[0] == HEADER
+    by_name = {row[1]: row for row in rows[1:]}
+    assert by_name["José Núñez Ñuble"][3] == "+56912345678"
+    assert by_name["José Núñez Ñuble"][7].startswith("2023-07-09 11:00")
+    assert by_name["Persona 0"][6] == FORMULAS[0]

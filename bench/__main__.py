@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--duration",
         type=float,
-        default=float(env("BENCH_DURATION", "8")),
+        default=float(env("BENCH_DURATION", "6")),
         help="seconds per scenario and round",
     )
     parser.add_argument("--warmup", type=float, default=float(env("BENCH_WARMUP", "2")))
@@ -178,7 +178,7 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         order = scenarios.interleave(app_list, base_list)
         scenarios.run_rounds(
             order,
-            {"app": app_server.url, "baseline": base_server.url},
+            {"app": app_server, "baseline": base_server},
             counter,
             mail,
             rounds=args.rounds,
@@ -191,7 +191,7 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
             log=log,
         )
         scenarios.profile_pass(
-            order, args.profile, app_server, duration=args.duration,
+            order, args.profile, app_server, duration=min(args.duration, 5.0),
             connections=args.connections, workdir=workdir, engine=args.engine, tag=label, log=log,
         )  # fmt: skip
     finally:
@@ -214,7 +214,7 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
                 log=log,
             )
         finally:
-            single.stop()
+            single.stop(grace=5)
     with app.app_context():
         db.engine.dispose()
     return {

@@ -26,6 +26,15 @@ class LoadResult:
     p99_ms: float
     statuses: dict[int, int] = field(default_factory=dict)
     socket_errors: int = 0
+    #: CPU seconds the server's workers used during the run (and its drain), if known.
+    server_cpu: float = 0.0
+    #: Requests the server handled in that time (its access log), else the client's count.
+    served: int = 0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        count = self.served or self.requests
+        return self.server_cpu / count * 1000 if count and self.server_cpu else 0.0
 
     @property
     def rps(self) -> float:

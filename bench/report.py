@@ -33,13 +33,13 @@ def verdict(ok: bool | None) -> str:
 def load_table(scenarios: list[Scenario]) -> list[str]:
     by_key = {s.key: s for s in scenarios}
     lines = [
-        "| Scenario | req/s median (min–max) | p50 ms | p99 ms | errors | vs "
-        "| ratio median (min–max) | target | result |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Scenario | req/s median (min–max) | p50 ms | p99 ms | errors | worker CPU ms/req "
+        "| vs | ratio median (min–max) | CPU ratio | target | result |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scenarios:
         if s.missing or not s.results:
-            lines.append(f"| {s.label} | {s.missing or 'not run'} | | | | | | | n/a |")
+            lines.append(f"| {s.label} | {s.missing or 'not run'} | | | | | | | | | n/a |")
             continue
         ref = by_key.get(s.reference) if s.reference else None
         rs = s.ratios(ref)
@@ -54,7 +54,9 @@ def load_table(scenarios: list[Scenario]) -> list[str]:
             f"| {s.label} | {spread([r.rps for r in s.results])} "
             f"| {spread([r.p50_ms for r in s.results], '{:.1f}')} "
             f"| {spread([r.p99_ms for r in s.results], '{:.1f}')} | {errors} "
+            f"| {spread([r.cpu_ms_per_request for r in s.results], '{:.1f}')} "
             f"| {ref.label if ref else ''} | {spread(rs, '{:.2f}')} "
+            f"| {spread(s.cpu_ratios(ref), '{:.2f}')} "
             f"| {', '.join(targets)} | {verdict(ok)} |"
         )
     return lines
@@ -64,14 +66,18 @@ def checks_section(scenarios: list[Scenario]) -> list[str]:
     lines = []
     for s in scenarios:
         for number, check in enumerate(s.checks, 1):
-            extra = (
-                f", outbox +{check['outbox']}, mail delivered {check['mail']}"
-                if "outbox" in check
-                else ""
-            )
+            extra = ""
+            if "outbox" in check:
+                extra = f", outbox +{check['outbox']}, mail delivered {check['mail']}"
+            served = ""
+            if check.get("served_total"):
+                served = (
+                    f"; the server's access log: {check['served_ok']} successes, "
+                    f"{check['served_5xx']} 5xx"
+                )
             lines.append(
-                f"- {s.label}, round {number}: {check['successes']} successful responses counted "
-                f"by the client, +{check['rows']} rows{extra} → "
+                f"- {s.label}, round {number}: client counted {check['successes']} successes"
+                f"{served}; +{check['rows']} rows{extra} → "
                 f"{'ok' if check['ok'] else '**MISMATCH**'}"
             )
     return lines
@@ -88,9 +94,9 @@ def profile_section(scenarios: list[Scenario]) -> list[str]:
 
 def export_table(exports: list[ExportResult]) -> list[str]:
     lines = [
-        "| Export | seconds median (min–max) | worker peak growth MB | rows | size MB "
-        "| target | result |",
-        "|---|---|---|---|---|---|---|",
+        "| Export | seconds median (min–max) | worker CPU s | worker peak growth MB | rows "
+        "| size MB | target | result |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in exports:
         limit_s, limit_mb = EXPORT_TARGETS[e.fmt]
@@ -100,7 +106,8 @@ def export_table(exports: list[ExportResult]) -> list[str]:
             continue
         ok = statistics.median(e.seconds) <= limit_s and max(e.growth_mb) <= limit_mb
         lines.append(
-            f"| {e.fmt.upper()} | {spread(e.seconds, '{:.2f}')} | {spread(e.growth_mb, '{:.1f}')} "
+            f"| {e.fmt.upper()} | {spread(e.seconds, '{:.2f}')} "
+            f"| {spread(e.cpu_seconds, '{:.2f}')} | {spread(e.growth_mb, '{:.1f}')} "
             f"| {e.rows} | {e.size / 1e6:.1f} | {target} | {verdict(ok)} |"
         )
     return lines
@@ -182,8 +189,9 @@ def render(settings: dict, runs: list[dict], pdf: PdfResult | None, took: float)
         checks = checks_section(run["scenarios"])
         if checks:
             lines += [
-                "POST consistency (rows may exceed successes by at most the number of "
-                "connections: requests still in flight when the client stopped counting):",
+                "POST consistency: rows added must equal the successes in the server's access "
+                "log, and exceed the client's count by at most the number of connections "
+                "(requests still in flight when the client stopped counting):",
                 "",
                 *checks,
                 "",

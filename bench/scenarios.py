@@ -36,6 +36,18 @@ class Scenario:
     #: py-spy summary lines from an extra, unscored run (see bench/profiling.py).
     profile: list[str] = field(default_factory=list)
 
+    def cpu_ratios(self, reference: Scenario | None) -> list[float]:
+        """Per-round baseline CPU per request / ours: the throughput ratio an idle machine
+        would show if both were CPU-bound; robust to other people's load, blind to lock waits."""
+        if reference is None or not reference.results:
+            return []
+        pairs = zip(self.results, reference.results, strict=False)
+        return [
+            b.cpu_ms_per_request / a.cpu_ms_per_request
+            for a, b in pairs
+            if a.cpu_ms_per_request and b.cpu_ms_per_request
+        ]
+
     def ratios(self, reference: Scenario | None) -> list[float]:
         """Per-round ratios app/baseline: each app run against the baseline run next to it."""
         if reference is None or not reference.results:
@@ -206,7 +218,7 @@ class RowCounter:
 
 def run_rounds(
     order: list[Scenario],
-    urls: dict[str, str],
+    servers: dict,
     counter: RowCounter,
     mail,
     *,
@@ -224,7 +236,8 @@ def run_rounds(
         for scenario in order:
             if scenario.missing:
                 continue
-            url = urls[scenario.server]
+            server = servers[scenario.server]
+            url = server.url
             if number == 1 and warmup > 0:
                 run_load(
                     url,
@@ -237,7 +250,11 @@ def run_rounds(
                     engine=engine,
                 )
             before = counter.settled(scenario.server) if scenario.post_path else None
-            mail_before = mail.count
+            mail_before, log_offset, cpu_before = (
+                mail.count,
+                server.log_size(),
+                server.cpu_seconds(),
+            )
             result = run_load(
                 url,
                 scenario.items,
@@ -248,18 +265,29 @@ def run_rounds(
                 run_id=f"r{number}{tag}-{scenario.key}",
                 engine=engine,
             )
+            result.server_cpu = server.cpu_seconds() - cpu_before
+            result.served = server.requests_since(log_offset)
             scenario.results.append(result)
             if before is not None:
                 after = counter.settled(scenario.server)
                 delta = {k: after[k] - before[k] for k in after}
+                served = server.statuses_since(log_offset, "POST", scenario.post_path)
                 check = {
                     "successes": result.successes,
                     **delta,
                     "mail": mail.count - mail_before,
                     "in_flight_allowance": connections,
+                    # What the server answered, from its access log: every request it handled,
+                    # including the last few the client stopped waiting for.
+                    "served_ok": sum(n for code, n in served.items() if 200 <= code < 400),
+                    "served_5xx": sum(n for code, n in served.items() if code >= 500),
+                    "served_total": sum(served.values()),
                 }
+                exact = check["served_total"] > 0
                 check["ok"] = (
                     result.successes <= delta["rows"] <= result.successes + connections
+                    and (not exact or check["served_ok"] == delta["rows"])
+                    and check["served_5xx"] == 0
                     and result.server_errors == 0
                     and result.socket_errors == 0
                     and result.count(400, 500) == 0
@@ -268,7 +296,8 @@ def run_rounds(
                 scenario.checks.append(check)
             log(
                 f"  round {number} {scenario.key:10s} {result.rps:8.1f} req/s  "
-                f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:7.1f} ms  {dict(result.statuses)}"
+                f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:7.1f} ms  "
+                f"cpu {result.cpu_ms_per_request:5.1f} ms/req  {dict(result.statuses)}"
                 + (f"  check {scenario.checks[-1]}" if before is not None else "")
             )
 

@@ -9,9 +9,11 @@ salts and hashes derived with the bench SECRET_KEY, some progress, completions a
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -112,8 +114,8 @@ class Seeded:
 
 def flask_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[int, str]:
     """Run `flask --app wsgi ARGS…`; return code and output."""
-    import os
 
+    started = time.monotonic()
     result = subprocess.run(
         [*FLASK, *args],
         cwd=ROOT,
@@ -122,6 +124,7 @@ def flask_cli(args: list[str], env: dict[str, str], stdin: str | None = None) ->
         capture_output=True,
         text=True,
     )
+    print(f"  flask {' '.join(args[:2])}: {time.monotonic() - started:.1f} s", flush=True)
     return result.returncode, result.stdout + result.stderr
 
 
@@ -237,7 +240,9 @@ def fill(app, n: int, now: datetime, certified: int = 2000, sample: int = 2000) 
         course = edition.course
         countries = [c for c in course.countries if c in PHONES] or list(PHONES)
         rows = _rows(n, edition, countries, now, app.config["PRIVACY_NOTICE_VERSION"])
+        started = time.monotonic()
         db.session.execute(insert(Enrollment.__table__), rows)
+        print(f"  {n} enrollments inserted in {time.monotonic() - started:.1f} s", flush=True)
         ids = db.session.execute(
             select(Enrollment.id, Enrollment.token_salt, Enrollment.confirmed_at)
             .where(Enrollment.edition_id == edition.id, Enrollment.status == "registered")
@@ -278,7 +283,9 @@ def fill(app, n: int, now: datetime, certified: int = 2000, sample: int = 2000) 
         seeded.my_tokens = [
             token_for(row.token_salt) for row in rng.sample(confirmed, min(sample, len(confirmed)))
         ]
+        started = time.monotonic()
         _certify(seeded, done_ids, now)
+        print(f"  {len(seeded.codes)} certificates issued in {time.monotonic() - started:.1f} s")
         total = db.session.scalar(select(func.count()).select_from(Enrollment))
         seeded.notes.append(
             f"{total} enrollments, {len(completions)} module completions, "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -39,9 +41,41 @@ class Gunicorn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        """Where gunicorn writes its error log and (with gunicorn.conf.py) its access log."""
+        return self.workdir / f"gunicorn-{self.name}-{self.port}.log"
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def requests_since(self, offset: int) -> int:
+        """Requests in the access log after byte `offset` (0 without an access log)."""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(offset)
+                return len(re.findall(rb'" [1-5]\d\d \d+ ', handle.read()))
+        except OSError:
+            return 0
+
+    def statuses_since(self, offset: int, method: str, path: str) -> dict[int, int]:
+        """Statuses of `method path` in the access log after byte `offset` (server-side count)."""
+        with open(self.log_path, "rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", "replace")
+        pattern = re.compile(rf'"{method} {re.escape(path)}(?:\?[^ ]*)? HTTP/[0-9.]+" (\d{{3}}) ')
+        counts: dict[int, int] = {}
+        for match in pattern.finditer(text):
+            code = int(match.group(1))
+            counts[code] = counts.get(code, 0) + 1
+        return counts
+
     def start(self, timeout: float = 60.0) -> Gunicorn:
         """Start the server and wait until it answers HTTP."""
-        log = open(self.workdir / f"gunicorn-{self.name}-{self.port}.log", "ab")  # noqa: SIM115
+        log = open(self.log_path, "ab")  # noqa: SIM115
         # The production settings file (logs, worker recycling) when there is one; the flags
         # after it win, so app and baseline get the same workers, bind and timeout.
         config = (
@@ -96,14 +130,30 @@ class Gunicorn:
         except OSError:
             return []
 
-    def stop(self) -> None:
-        """Stop the master (it stops its workers) and wait for it."""
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the workers, including recycled ones the master reaped."""
+        if self.process is None:
+            return 0.0
+        total = cpu_of(self.process.pid, children=True)
+        for pid in self.worker_pids():
+            total += cpu_of(pid)
+        return total
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop the master (it stops its workers); after `grace` seconds, kill them all."""
         if self.process is None or self.process.poll() is not None:
             return
+        workers = self.worker_pids()
         self.process.terminate()
         try:
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
+            # A worker still busy with an abandoned download: end it and its master, by pid.
+            for pid in workers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
             self.process.kill()
             self.process.wait()
 
@@ -132,6 +182,21 @@ class MailCatcher:
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of a process (or of its reaped children) from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text.rsplit(")", 1)[1].split()
+    # After "pid (comm)": field 14 utime is index 11 here, 15 stime 12, 16 cutime 13, 17 cstime 14.
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / TICKS
 
 
 def memory_kb(pid: int) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from flask_babel import refresh
 
@@ -124,6 +125,8 @@ def test_list_page_has_no_inline_styles_and_stays_small(app, client):
     html = client.get(LIST).get_data(as_text=True)
     assert "style=" not in html
     assert "<script" not in html
+    css = (Path(app.static_folder) / "style.css").stat().st_size
+    assert len(html.encode()) + css < 30_000, len(html.encode())
 
 
 def test_coordinator_pages_speak_english_when_asked(app, client):

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select
 
 from courses.catalog.models import Edition
+from courses.certificates.services import format_code as certificate_code
 from courses.coordination import xlsx
 from courses.coordination.listing import rows
 from courses.coordination.services import status_labels
@@ -61,10 +62,8 @@ def neutralise(value: str) -> str:
 
 
 def format_code(code: str | None) -> str:
-    """XXXXX-XXXXX, as printed on the certificate."""
-    if not code:
-        return ""
-    return f"{code[:5]}-{code[5:]}"
+    """XXXXX-XXXXX, as printed on the certificate ("" when there is none)."""
+    return certificate_code(code) if code else ""
 
 
 class RowFormatter:

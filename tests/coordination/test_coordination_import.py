@@ -142,3 +142,13 @@ def test_an_unreadable_upload_is_refused_next_to_the_field(edition, client):
     assert response.status_code == 400
     assert 'aria-describedby="file-hint file-error"' in response.get_data(as_text=True)
     assert counts() == before
+
+
+def test_a_file_larger_than_the_sites_form_limit_is_still_previewed(edition, client):
+    login(client, make_coordinator("admin"))
+    rows = "".join(f"persona.numero.{n}@cooperativa.example.org,1 2 3\n" for n in range(3000))
+    data = ("correo,modulos\n" + rows).encode()
+    assert len(data) > 64 * 1024
+    response = _upload(client, data)
+    assert response.status_code == 422
+    assert "3000 filas tienen errores" in response.get_data(as_text=True)

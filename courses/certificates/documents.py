@@ -1,9 +1,10 @@
-"""The certificate as a PDF (fpdf2) and as a PNG (Pillow), drawn from stored data only.
+"""The certificate as a PDF (reportlab) and as a PNG (Pillow), drawn from stored data only.
 
 Both carry the same content in the participant's language: the name exactly as on the
 certificate, course, edition, the module titles, the organisers, the issue date in the course's
 time zone, the code and a QR code of PUBLIC_BASE_URL/verify/<code>. The DejaVu fonts cover Latin
-Extended (ñ, ç, ã, ő, ł…); fpdf2 embeds only the glyphs used, which keeps the PDF small.
+Extended (ñ, ç, ã, ő, ł…); reportlab embeds only the glyphs used, which keeps the PDF small
+(and, unlike fpdf2, subsets in a few milliseconds: see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from babel.dates import format_date
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
@@ -100,84 +106,125 @@ def render_pdf(cert: Certificate) -> bytes:
     return _pdf(content_for(cert), cert.issued_at)
 
 
-# Rendering takes a few hundred milliseconds (font parsing and subsetting) and phones often
-# retry a download; the output depends only on the content, so recent ones are kept.
+# Phones often retry a download; the output depends only on the content, so recent ones are kept.
 @lru_cache(maxsize=32)
 def _pdf(text: CertificateContent, issued_at: datetime) -> bytes:
-    pdf = FPDF(orientation="landscape", unit="mm", format="A4")
-    pdf.set_creation_date(issued_at.astimezone(ZoneInfo("UTC")))
-    pdf.set_title(f"{text.heading} · {text.name}")
-    pdf.set_author(text.organizers)
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(20, 15, 20)
-    pdf.add_font("DejaVu", "", str(REGULAR))
-    pdf.add_font("DejaVu", "B", str(BOLD))
-    pdf.add_page()
+    _register_fonts()
+    buffer = io.BytesIO()
+    page = canvas.Canvas(
+        buffer,
+        pagesize=landscape(A4),
+        pageCompression=1,
+        invariant=1,
+        # Start in our own font, or reportlab lists an unembedded Helvetica in the resources.
+        initialFontName="DejaVu",
+        initialFontSize=10,
+    )
+    page.setTitle(f"{text.heading} · {text.name}")
+    page.setAuthor(text.organizers)
+    page.setCreator("Capacitaciones de la Alianza del Pacífico")
+    width, height = landscape(A4)
 
-    pdf.set_draw_color(*INK)
-    pdf.set_line_width(1.2)
-    pdf.rect(8, 8, 281, 194)
-    pdf.set_line_width(0.3)
-    pdf.rect(11, 11, 275, 188)
+    def top(y_mm: float) -> float:
+        """Layout is written in millimetres from the top; PDF counts points from the bottom."""
+        return height - y_mm * mm
 
-    pdf.set_text_color(*INK)
-    pdf.set_font("DejaVu", "B", 26)
-    pdf.set_y(22)
-    pdf.cell(0, 12, text.heading.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_text_color(*TEXT)
-    pdf.set_font("DejaVu", "", 13)
-    pdf.ln(3)
-    pdf.cell(0, 7, text.granted_to, align="C", new_x="LMARGIN", new_y="NEXT")
+    page.setStrokeColorRGB(*_rgb(INK))
+    page.setLineWidth(1.2 * mm)
+    page.rect(8 * mm, 8 * mm, width - 16 * mm, height - 16 * mm)
+    page.setLineWidth(0.3 * mm)
+    page.rect(11 * mm, 11 * mm, width - 22 * mm, height - 22 * mm)
+
+    centre = width / 2
+    page.setFillColorRGB(*_rgb(INK))
+    page.setFont("DejaVu-Bold", 26)
+    page.drawCentredString(centre, top(31), text.heading.upper())
+    page.setFillColorRGB(*_rgb(TEXT))
+    page.setFont("DejaVu", 13)
+    page.drawCentredString(centre, top(44), text.granted_to)
+
     # The name is the point of the paper: as large as fits on one line; a very long one wraps.
     size = 28
-    pdf.set_font("DejaVu", "B", size)
-    while size > 18 and pdf.get_string_width(text.name) > 250:
+    while size > 18 and stringWidth(text.name, "DejaVu-Bold", size) > 250 * mm:
         size -= 1
-        pdf.set_font("DejaVu", "B", size)
-    pdf.set_text_color(*INK)
-    pdf.multi_cell(0, size * 0.45, text.name, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_text_color(*TEXT)
-    pdf.set_font("DejaVu", "", 13)
-    pdf.cell(0, 7, text.for_course, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 7, text.course, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 12)
-    pdf.cell(0, 7, text.edition, align="C", new_x="LMARGIN", new_y="NEXT")
+    page.setFillColorRGB(*_rgb(INK))
+    y = 57.0
+    for line in _lines(text.name, "DejaVu-Bold", size, 250 * mm):
+        page.setFont("DejaVu-Bold", size)
+        page.drawCentredString(centre, top(y), line)
+        y += size * 0.45
+    page.setFillColorRGB(*_rgb(TEXT))
+    page.setFont("DejaVu", 13)
+    page.drawCentredString(centre, top(y + 2), text.for_course)
+    y += 10
+    for line in _lines(text.course, "DejaVu-Bold", 15, 250 * mm):
+        page.setFont("DejaVu-Bold", 15)
+        page.drawCentredString(centre, top(y), line)
+        y += 7
+    page.setFont("DejaVu", 12)
+    page.drawCentredString(centre, top(y), text.edition)
 
-    top = max(pdf.get_y() + 5, 100)
-    pdf.set_xy(25, top)
-    pdf.set_font("DejaVu", "B", 11)
-    pdf.cell(190, 6, text.modules_heading, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 10)
-    for line in text.modules:
-        pdf.set_x(25)
-        pdf.multi_cell(190, 5, line, new_x="LMARGIN", new_y="NEXT")
+    y = max(y + 10, 104)
+    page.setFont("DejaVu-Bold", 11)
+    page.drawString(25 * mm, top(y), text.modules_heading)
+    y += 6
+    for module in text.modules:
+        for line in _lines(module, "DejaVu", 10, 190 * mm):
+            page.setFont("DejaVu", 10)
+            page.drawString(25 * mm, top(y), line)
+            y += 5
 
-    pdf.set_xy(25, max(pdf.get_y() + 4, 160))
-    pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(190, 4.5, text.organizers, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(25)
-    pdf.set_font("DejaVu", "", 10)
-    pdf.cell(190, 6, text.issued, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(25)
-    pdf.set_font("DejaVu", "B", 11)
-    pdf.cell(190, 6, f"{text.code_label}: {text.code}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(25)
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(190, 5, f"{text.verify_label} {text.verify_url}", new_x="LMARGIN", new_y="NEXT")
+    y = max(y + 4, 164)
+    for line in _lines(text.organizers, "DejaVu", 9, 190 * mm):
+        page.setFont("DejaVu", 9)
+        page.drawString(25 * mm, top(y), line)
+        y += 4.5
+    page.setFont("DejaVu", 10)
+    page.drawString(25 * mm, top(y + 1), text.issued)
+    page.setFont("DejaVu-Bold", 11)
+    page.drawString(25 * mm, top(y + 7), f"{text.code_label}: {text.code}")
+    page.setFont("DejaVu", 9)
+    page.drawString(25 * mm, top(y + 13), f"{text.verify_label} {text.verify_url}")
 
-    _draw_pdf_qr(pdf, _qr(text.verify_url), x=232, y=133, size=45)
-    pdf.set_xy(227, 179)
-    pdf.set_font("DejaVu", "B", 10)
-    pdf.cell(55, 5, text.code, align="C")
-    return bytes(pdf.output())
+    _draw_pdf_qr(page, _qr(text.verify_url), x=232 * mm, y=top(133), size=45 * mm)
+    page.setFont("DejaVu-Bold", 10)
+    page.setFillColorRGB(*_rgb(TEXT))
+    page.drawCentredString(254.5 * mm, top(183), text.code)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
 
 
-def _draw_pdf_qr(pdf: FPDF, qr: segno.QRCode, *, x: float, y: float, size: float) -> None:
-    """Draw the QR code as vector rectangles (sharp at any zoom, a few hundred bytes)."""
+@lru_cache(maxsize=1)
+def _register_fonts() -> None:
+    # Parsed once per process; reportlab then embeds only the glyphs each document uses.
+    pdfmetrics.registerFont(TTFont("DejaVu", str(REGULAR)))
+    pdfmetrics.registerFont(TTFont("DejaVu-Bold", str(BOLD)))
+
+
+def _rgb(color: tuple[int, int, int]) -> tuple[float, float, float]:
+    return tuple(channel / 255 for channel in color)  # type: ignore[return-value]
+
+
+def _lines(text: str, font: str, size: float, width: float) -> list[str]:
+    """Break `text` into lines no wider than `width` points (words are never split)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if current and stringWidth(candidate, font, size) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    return [*lines, current] if current else lines
+
+
+def _draw_pdf_qr(page: canvas.Canvas, qr: segno.QRCode, *, x: float, y: float, size: float):
+    """Draw the QR code as vector rectangles from its top-left corner (x, y), in points."""
     rows = list(qr.matrix_iter(scale=1, border=0))
     cell = size / len(rows)
-    pdf.set_fill_color(0, 0, 0)
+    page.setFillColorRGB(0, 0, 0)
     for r, row in enumerate(rows):
         c = 0
         while c < len(row):
@@ -188,7 +235,9 @@ def _draw_pdf_qr(pdf: FPDF, qr: segno.QRCode, *, x: float, y: float, size: float
             while c < len(row) and row[c]:
                 c += 1
             # One rectangle per run of dark modules keeps the page description short.
-            pdf.rect(x + start * cell, y + r * cell, (c - start) * cell, cell, style="F")
+            page.rect(
+                x + start * cell, y - (r + 1) * cell, (c - start) * cell, cell, stroke=0, fill=1
+            )
 
 
 PNG_SIZE = (1240, 877)  # A4 landscape at about 106 dpi: readable on a phone, small to send

@@ -71,8 +71,11 @@ def test_pdf_has_real_text_embedded_subset_fonts_and_stays_small(app, client):
     fonts = page["/Resources"]["/Font"]
     for ref in fonts.values():
         font = ref.get_object()
-        descendant = font["/DescendantFonts"][0].get_object()
-        descriptor = descendant["/FontDescriptor"].get_object()
+        if "/DescendantFonts" in font:  # a composite (Type0) font keeps its descriptor below
+            font_with_descriptor = font["/DescendantFonts"][0].get_object()
+        else:
+            font_with_descriptor = font
+        descriptor = font_with_descriptor["/FontDescriptor"].get_object()
         assert "/FontFile2" in descriptor  # the TrueType program is embedded
         assert "+" in str(font["/BaseFont"])  # … as a subset
 
@@ -111,6 +114,29 @@ def test_png_qr_code_decodes_to_the_verification_address(app, client, tmp_path):
         [zbarimg, "--quiet", "--raw", str(image)], capture_output=True, text=True, check=True
     )
     assert decoded.stdout.strip() == expected
+
+
+def test_pdf_qr_code_decodes_to_the_verification_address(app, client, tmp_path):
+    app.config["FIXED_NOW"] = NOW
+    _enrollment, token, cert = _certified()
+    response = client.get(f"/my/{token}/certificate.pdf")
+    assert response.status_code == 200
+    pdftoppm, zbarimg = shutil.which("pdftoppm"), shutil.which("zbarimg")
+    if pdftoppm is None or zbarimg is None:
+        pytest.skip("pdftoppm or zbarimg missing (apt-get install poppler-utils zbar-tools)")
+    document = tmp_path / "certificate.pdf"
+    document.write_bytes(response.data)
+    # Rasterise the page as a phone camera would see a printed copy, then decode it for real.
+    subprocess.run(
+        [pdftoppm, "-png", "-r", "150", str(document), str(tmp_path / "page")], check=True
+    )
+    decoded = subprocess.run(
+        [zbarimg, "--quiet", "--raw", str(tmp_path / "page-1.png")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert decoded.stdout.strip() == f"http://certificados.test/verify/{cert.code}"
 
 
 def test_verify_page_valid_in_any_spelling_without_contact_data(app, client):

@@ -70,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="only build and keep the seeded SQLite database (for python -m bench.profile)",
+    )
     return parser.parse_args(argv)
 
 
@@ -131,6 +136,16 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
     if code:
         notes.append(f"`coordinators create` unavailable or failed: {seed.reason(out)}")
     log(f"[{label}] seeded in {time.monotonic() - started:.0f} s: " + "; ".join(seeded.notes))
+    if args.seed_only:
+        (workdir / "secret_key").write_text(secret)
+        (workdir / "tokens.txt").write_text("\n".join(
+            [f"my /my/{t}" for t in seeded.my_tokens[:20]]
+            + [f"verify /verify/{c}" for c in seeded.codes[:20]]
+            + [f"form /courses/{seeded.course_slug}/{seeded.edition_slug}/register"]
+        ) + "\n")  # fmt: skip
+        log(f"seeded database: {url} (SECRET_KEY in {workdir / 'secret_key'}, "
+            f"sample paths in {workdir / 'tokens.txt'})")  # fmt: skip
+        return {"database": label, "scenarios": [], "exports": [], "notes": notes, "app": app}
 
     base_url = (
         url
@@ -246,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "python":
         print("wrk not found: using the Python client (install wrk: apt-get install -y wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="courses-bench-"))
+    if args.seed_only:
+        args.keep = True
+        runs = [bench_database(args, workdir, "SQLite", f"sqlite:///{workdir / 'bench.sqlite3'}",
+                               MailCatcher(), print)]  # fmt: skip
+        return 0
     mail = MailCatcher().start()
     runs, pdf = [], None
     try:

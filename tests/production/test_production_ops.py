@@ -15,6 +15,7 @@ from courses.catalog.loader import read_course_files
 from courses.catalog.models import Edition
 from courses.catalog.services import load_courses
 from courses.certificates.models import Certificate
+from courses.certificates.services import issue_certificate
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
@@ -79,14 +80,15 @@ def _snapshot() -> list[tuple]:
     ]
 
 
-def test_purge_erases_old_personal_data_keeps_counts_and_certificates(app, runner, tmp_path):
+def test_purge_erases_old_personal_data_keeps_counts_and_certificates(
+    app, client, runner, tmp_path
+):
     edition = _load_course(tmp_path)
     old = _enroll(edition, 1, OLD)
     for module in edition.course.modules:
         db.session.add(ModuleCompletion(enrollment_id=old.id, module_id=module.id, source="self"))
     old.completed_at = OLD
-    cert = Certificate(enrollment_id=old.id, code="ABCDE23456", holder_name="Persona 1")
-    db.session.add(cert)
+    cert = issue_certificate(old, OLD)
     _enroll(edition, 2, OLD)
     recent = _enroll(edition, 3, RECENT)
     recent_token = tokens.token_for(recent.token_salt)
@@ -110,6 +112,10 @@ def test_purge_erases_old_personal_data_keeps_counts_and_certificates(app, runne
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 3
     assert db.session.scalar(select(func.count()).select_from(ModuleCompletion)) == 2
     assert db.session.get(Certificate, cert.id).holder_name == "Persona 1"
+    # The printed QR code still verifies, with the holder's name and nothing else personal.
+    page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
+    assert "Persona 1" in page
+    assert "example.org" not in page.lower() and "5691" not in page and "Caleta" not in page
     # The old personal link no longer finds anyone; the recent one still does.
     assert _by_token(old_token) is None
     assert _by_token(recent_token).name == "Persona 3"

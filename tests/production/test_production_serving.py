@@ -42,6 +42,15 @@ def test_https_base_url_turns_on_hsts_and_secure_cookies(database_url):
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # The session cookie (CSRF token of a form) too.
+    with app.app_context():
+        db.create_all()
+        form = client.get("/coordinator/login")  # stores nothing
+        db.session.remove()
+        db.engine.dispose()
+    assert form.status_code == 200
+    session_cookie = next(c for c in form.headers.getlist("Set-Cookie") if "session=" in c)
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
 
 
 def test_request_id_is_taken_from_the_proxy_or_made_and_reaches_the_log(app, client, caplog):

@@ -41,6 +41,10 @@ class Coordinator(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
+    def get_id(self) -> str:
+        """The session's user id, tied to the password: a new password ends other sessions."""
+        return f"{self.id}.{self.password_hash[-16:]}"
+
 
 class AuditEntry(db.Model):
     """Who did what, when: every coordinator action and every export of personal data."""

@@ -42,9 +42,14 @@ AUDIT_PAGE_SIZE = 100
 
 @login_manager.user_loader
 def load_coordinator(user_id: str) -> Coordinator | None:
-    if not user_id.isdigit():
+    """The session's coordinator, unless deactivated or the password changed since login."""
+    number, _, fingerprint = user_id.partition(".")
+    if not number.isdigit():
         return None
-    return db.session.get(Coordinator, int(user_id))
+    coordinator = db.session.get(Coordinator, int(number))
+    if coordinator is None or not coordinator.active or coordinator.get_id() != user_id:
+        return None
+    return coordinator
 
 
 @bp.before_request
@@ -145,6 +150,7 @@ def password():
         else:
             services.record(me(), "password.change")
             db.session.commit()
+            login_user(me())  # this session follows the new password; others end
             flash(_("Tu contraseña fue cambiada."), "success")
             return redirect(url_for("coordination.index"), code=303)
     status = 400 if form.errors else 200

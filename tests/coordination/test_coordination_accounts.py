@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -149,7 +150,7 @@ def test_login_renews_the_session_and_logout_ends_it(app, client):
     login(client, coordinator)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"] == str(coordinator.id)
+        assert session["_user_id"].split(".")[0] == str(coordinator.id)
     assert client.get("/coordinator/").status_code == 200
     # Logout only by POST (a link or an image cannot log someone out).
     assert client.get("/coordinator/logout").status_code == 405
@@ -193,6 +194,32 @@ def test_coordinator_changes_own_password(app, client):
     db.session.refresh(coordinator)
     assert check_password_hash(coordinator.password_hash, "nueva frase secreta")
     assert "password.change" in audit_actions()
+    assert client.get("/coordinator/").status_code == 200
+
+
+def test_deactivation_or_a_new_password_ends_open_sessions(app, client):
+    coordinator = make_coordinator("course", course=make_course().course)
+    login(client, coordinator)
+    other = app.test_client()
+    login(other, coordinator)
+    assert (
+        post(
+            client,
+            "/coordinator/password",
+            {"current": PASSWORD, "new": "nueva frase secreta", "confirm": "nueva frase secreta"},
+        ).status_code
+        == 303
+    )
+    # The app fixture keeps one app context (and so one `g`) for every request of the test;
+    # drop Flask-Login's per-request cache so each request loads its user from its cookie.
+    g.pop("_login_user", None)
+    assert other.get("/coordinator/").status_code == 302
+    g.pop("_login_user", None)
+    assert client.get("/coordinator/").status_code == 200
+    coordinator.active = False
+    db.session.commit()
+    g.pop("_login_user", None)
+    assert client.get("/coordinator/").status_code == 302
 
 
 def test_login_attempts_are_limited_per_account(database_url):

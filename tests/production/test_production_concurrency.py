@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 import uuid
 from contextlib import ExitStack
 
@@ -245,3 +246,20 @@ def test_two_outbox_senders_at_once_deliver_every_message_exactly_once(cluster):
     assert unsent == 0
     sent = [int(re.search(r"(\d+) sent", out).group(1)) for out, _ in outputs]
     assert sum(sent) == len(received)
+
+
+def test_a_request_id_from_the_proxy_is_echoed_and_logged_by_each_server(cluster):
+    _url, _engine, started, _smtp = cluster
+    for number, server in enumerate(started):
+        request_id = f"edge-{uuid.uuid4().hex[:12]}-{number}"
+        status, headers, body = Browser(server.base).get(
+            "/healthz", headers={"X-Request-ID": request_id}
+        )
+        assert status == 200 and '"database":"ok"' in body.replace(" ", "")
+        assert headers["x-request-id"] == request_id
+        assert headers["cache-control"] == "no-store"
+        deadline = time.monotonic() + 10
+        while f"rid={request_id}" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.1)  # gunicorn writes the access line just after the response
+        assert '"GET /healthz HTTP/1.1" 200' in server.log()
+        assert f"rid={request_id}" in server.log()

@@ -71,18 +71,21 @@ def purge_command(before: date) -> None:
 def erase_command(email: str, edition: str | None) -> None:
     """Erase one person's personal data on their request (every edition unless --edition)."""
     try:
-        erased = erase_person(email, now(), edition)
+        erased, messages = erase_person(email, now(), edition)
     except PrivacyError as error:
         raise click.ClickException(str(error)) from None
-    if not erased:
+    if not erased and not messages:
         db.session.rollback()
         raise click.ClickException("No enrollment with that e-mail address; nothing was erased.")
     # The audit entry names the rows, never the address that was erased.
     target = f"enrollment:{erased[0]}" if len(erased) == 1 else None
-    _audit("privacy.erase", target, enrollments=erased, edition=edition)
+    _audit("privacy.erase", target, enrollments=erased, edition=edition, messages=messages)
     db.session.commit()
-    ids = ", ".join(str(i) for i in erased)
-    click.echo(f"Erased personal data of {len(erased)} enrollment(s) (ids {ids}).")
+    ids = ", ".join(str(i) for i in erased) or "none"
+    click.echo(
+        f"Erased personal data of {len(erased)} enrollment(s) (ids {ids}); "
+        f"deleted {messages} other e-mail(s)."
+    )
 
 
 def _audit(action: str, target: str | None, **details) -> None:

@@ -105,12 +105,19 @@ def find_edition(reference: str) -> Edition:
     return edition
 
 
-def erase_person(email: str, now: datetime, edition_ref: str | None = None) -> list[int]:
-    """Erase one person's enrollments on request; the ids erased (empty when none matched)."""
+def erase_person(
+    email: str, now: datetime, edition_ref: str | None = None
+) -> tuple[list[int], int]:
+    """Erase one person's enrollments on request: (ids erased, other e-mails deleted)."""
     enrollments = find_person(email, edition_ref)
     erased = _erase_all(enrollments, now)
-    key = email.strip().lower()
-    # Mail not tied to an enrollment (a lost-link request) still names the address.
-    db.session.execute(delete(OutboxMessage).where(func.lower(OutboxMessage.recipient) == key))
+    deleted = 0
+    if edition_ref is None:
+        # Erasing the person everywhere: mail not tied to an enrollment (a lost-link request)
+        # still names the address.
+        key = email.strip().lower()
+        deleted = db.session.execute(
+            delete(OutboxMessage).where(func.lower(OutboxMessage.recipient) == key)
+        ).rowcount
     db.session.flush()
-    return erased
+    return erased, deleted

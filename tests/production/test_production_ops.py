@@ -191,11 +191,18 @@ def test_erase_on_request_erases_one_person_and_records_it_without_the_address(
     assert erased.erased_at == NOW and erased.name == "" and "ana" not in erased.email.lower()
     other = db.session.scalars(select(Enrollment).where(Enrollment.id != target.id)).one()
     assert other.erased_at is None and other.name == "Persona 2"
-    remaining = [m.recipient for m in db.session.scalars(select(OutboxMessage))]
-    assert remaining == ["Persona2@Example.org"]
+    remaining = sorted(m.recipient for m in db.session.scalars(select(OutboxMessage)))
+    # The person's mail for that edition is gone; the lost-link mail goes with a full erase.
+    assert remaining == ["Persona2@Example.org", "ana.perez@example.org"]
     (entry,) = db.session.scalars(select(AuditEntry)).all()
     assert entry.action == "privacy.erase" and entry.target == f"enrollment:{target.id}"
     assert "ana" not in str(entry.details).lower()
+
+    everywhere = runner.invoke(args=["privacy", "erase", "ana.perez@example.org"])
+    assert everywhere.exit_code == 0 and "0 enrollment(s)" in everywhere.output
+    remaining = [m.recipient for m in db.session.scalars(select(OutboxMessage))]
+    assert remaining == ["Persona2@Example.org"]
+    assert len(db.session.scalars(select(AuditEntry)).all()) == 2
 
 
 def test_backup_while_the_app_writes_and_restore_gives_a_working_database(tmp_path):

@@ -45,6 +45,8 @@ _FOLDS = {
     "c": "çÇ",
 }
 
+_TABLE = str.maketrans({c: plain for plain, accented in _FOLDS.items() for c in accented})
+
 #: Sort keys offered in the list, and the column each uses.
 SORTS = ("name", "email", "country", "organization", "registered", "status")
 
@@ -53,8 +55,12 @@ def fold_text(text: str | None) -> str | None:
     """Plain lower-case text without accents: "Núñez" → "nunez"."""
     if text is None:
         return None
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    # The common letters by table (fast: SQLite calls this once per row searched).
+    folded = text.translate(_TABLE).lower()
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class Folded(FunctionElement):

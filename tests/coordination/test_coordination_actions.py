@@ -240,3 +240,27 @@ def test_dashboard_draws_svg_charts_with_the_same_numbers_in_tables(app, client)
     assert "<td>2</td><td>2</td>" in html
     assert "<td>3</td><td>1</td>" in html
     assert 'aria-label="Personas que completaron cada módulo"' in html
+
+
+def test_limiting_an_unlimited_edition_gives_the_registered_people_seats_first(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(capacity=0)
+    first = make_enrollment(edition, "Uno")
+    second = make_enrollment(edition, "Dos")
+    login(client, make_coordinator("admin"))
+    response = post(
+        client, f"{BASE}/settings", {"registration_closes": "2023-07-31", "capacity": "3"}
+    )
+    assert response.status_code == 303
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert sorted([first.seat, second.seat]) == [1, 2]
+    # Lowering the capacity moves a seat above the new limit into a free one below it.
+    second.seat = 3
+    db.session.commit()
+    response = post(
+        client, f"{BASE}/settings", {"registration_closes": "2023-07-31", "capacity": "2"}
+    )
+    assert response.status_code == 303
+    db.session.refresh(second)
+    assert {first.seat, second.seat} == {1, 2}

@@ -5,6 +5,7 @@ Every value comes from the environment, so one file serves every host:
 - GUNICORN_BIND: full bind address; otherwise 127.0.0.1:PORT (PORT default 8000). The app sits
   behind a reverse proxy (nginx, caddy) that buffers slow phone connections for the sync workers.
 - GUNICORN_TIMEOUT: seconds before a stuck worker is replaced, default 30.
+- GUNICORN_CONTROL_SOCKET: a path for gunicornc's control socket (default: none).
 """
 
 from __future__ import annotations
@@ -47,3 +48,11 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
 
 # Trust X-Forwarded-Proto only from the local reverse proxy (see docs/deploy.md).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# gunicorn's control socket defaults to one path per user, which two instances on one host
+# (or the test suite's servers) would fight over; systemd signals do the same job. Set
+# GUNICORN_CONTROL_SOCKET to a path of this instance's own to use `gunicornc`.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True

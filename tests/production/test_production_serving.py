@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import runpy
+import signal
 import subprocess
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from prodkit import ROOT, free_port
+from prodkit import ROOT, Browser, free_port
 
 from courses import create_app
 from courses.database import utcnow
@@ -166,3 +169,48 @@ def test_make_serve_refuses_to_start_without_a_secret_key():
     )
     assert done.returncode != 0
     assert "SECRET_KEY" in done.stderr and "export SECRET_KEY=" in done.stderr
+
+
+@pytest.mark.slow
+def test_make_serve_migrates_and_serves_in_production_configuration(tmp_path):
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "SECRET_KEY": "make-serve-test-secret-0123456789",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
+        "PORT": str(port),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(free_port()),
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    served = subprocess.Popen(
+        ["make", "--no-print-directory", "-o", ".venv/.runtime", "-o", "translations", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        answer = None
+        while time.monotonic() < deadline and served.poll() is None:
+            try:
+                answer = browser.get("/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert answer is not None, (tmp_path / "serve.log").read_text()
+        status, headers, body = answer
+        assert status == 200 and '"database":"ok"' in body.replace(" ", "")
+        # Production: no development mailbox, no debug pages.
+        assert browser.get("/dev/mailbox")[0] == 404
+    finally:
+        os.killpg(served.pid, signal.SIGINT)
+        served.wait(timeout=30)
+        log.close()
+    output = (tmp_path / "serve.log").read_text()
+    assert "db upgrade" in output and "gunicorn -c gunicorn.conf.py wsgi:app" in output
+    assert "Booting worker" in output

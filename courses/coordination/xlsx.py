@@ -90,7 +90,8 @@ def write(
 ) -> None:
     """Write a one-sheet workbook to `target`, reading `rows` once, holding `batch` rows."""
     letters = [get_column_letter(i) for i in range(1, len(header) + 1)]
-    title = _text(sheet_title)[:31].replace('"', "'") or "Sheet1"
+    # Sheet names may not hold []:*?/\ and have at most 31 characters.
+    title = _text(re.sub(r"[\[\]:*?/\\]", "-", sheet_title))[:31].replace('"', "'") or "Sheet1"
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
         archive.writestr("_rels/.rels", _ROOT_RELS)

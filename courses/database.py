@@ -7,6 +7,9 @@ SQLite (which has no time zones) and PostgreSQL behave the same in Python.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import has_request_context, request
@@ -74,8 +77,27 @@ def _begin_sqlite(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
+_READ_ONLY: ContextVar[bool] = ContextVar("sqlite_read_only", default=False)
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Declare that the transactions opened inside only read (e.g. a long export command).
+
+    On SQLite they then start with a plain BEGIN and never hold up writers; a write inside
+    one may fail with "database is locked". No effect on PostgreSQL.
+    """
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
+
+
 def _may_write() -> bool:
     """Whether the current unit of work may write: any request but GET/HEAD, and every command."""
+    if _READ_ONLY.get():
+        return False
     if has_request_context():
         return request.method not in READ_ONLY_METHODS
     return True

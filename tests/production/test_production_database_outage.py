@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.postgres,
     pytest.mark.skipif(
         not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
         reason="a database host going away is a PostgreSQL matter; runs in the PostgreSQL pass",

@@ -13,10 +13,13 @@ from sqlalchemy import create_engine, inspect
 from courses import create_app
 from courses.extensions import db
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-    reason="PostgreSQL checks run in the PostgreSQL pass of `make test` (TEST_DATABASE_URL)",
-)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+        reason="PostgreSQL checks run in the PostgreSQL pass of `make test` (TEST_DATABASE_URL)",
+    ),
+]
 
 
 def test_db_upgrade_on_a_fresh_postgresql_database_gives_exactly_the_models_schema(tmp_path):

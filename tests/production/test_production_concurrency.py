@@ -32,8 +32,8 @@ from prodkit import (
     server_database,
     server_environment,
     servers,
-    smtp_sink,
 )
+from prodnet import smtp_sink
 from sqlalchemy import text
 
 from courses import create_app

@@ -9,7 +9,6 @@ import pytest
 from prodkit import (
     Browser,
     Server,
-    TcpProxy,
     engine_for,
     form_path,
     prepare,
@@ -17,6 +16,7 @@ from prodkit import (
     scalar,
     server_database,
 )
+from prodnet import TcpProxy
 from sqlalchemy.engine import make_url
 
 pytestmark = [

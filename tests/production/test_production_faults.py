@@ -16,7 +16,6 @@ from prodkit import (
     engine_for,
     flask_cli,
     form_path,
-    hanging_smtp,
     prepare,
     registration_fields,
     rows,
@@ -25,8 +24,8 @@ from prodkit import (
     server_database,
     server_environment,
     servers,
-    smtp_sink,
 )
+from prodnet import hanging_smtp, smtp_sink
 from sqlalchemy import text
 
 pytestmark = pytest.mark.slow

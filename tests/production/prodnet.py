@@ -1,0 +1,150 @@
+"""Network stand-ins for the production tests: an SMTP sink, a hung SMTP server, a TCP proxy.
+
+Real servers on 127.0.0.1 (aiosmtpd, plain sockets), not mocks: the application talks to them
+exactly as it would to a mail relay or a database host.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiosmtpd.controller import Controller
+from prodkit import free_port
+
+# --- mail ------------------------------------------------------------------------------------
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[email.message.Message] = []
+        self.lock = threading.Lock()
+        #: Optional coroutine function called with each message before the server answers.
+        self.on_message = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = email.message_from_bytes(envelope.original_content or envelope.content)
+        with self.lock:
+            self.messages.append(message)
+        if self.on_message is not None:
+            await self.on_message(message)
+        return "250 OK"
+
+    def message_ids(self) -> list[str]:
+        """The Message-ID of every message received, unfolded, in order of arrival."""
+        with self.lock:
+            return ["".join(str(m["Message-ID"]).split()) for m in self.messages]
+
+
+@contextmanager
+def smtp_sink() -> Iterator[_Collector]:
+    """A real SMTP server on 127.0.0.1 collecting every message it accepts."""
+    collector = _Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    collector.port = controller.port
+    try:
+        yield collector
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def hanging_smtp() -> Iterator[int]:
+    """A server that accepts connections and never says a word (a hung mail server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+class TcpProxy:
+    """A TCP forwarder on 127.0.0.1 that a test can stop (cutting every connection) and restart."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> TcpProxy:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        """Refuse new connections and cut the open ones, like a database host going away."""
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self._sockets.clear()

@@ -65,7 +65,7 @@ def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(app, cl
     assert "1. Primeros pasos para comercializar" in text
     assert "6. Barreras y oportunidades cuando se piensa exportar" in text
     assert text.index("Primeros pasos") < text.index("Inocuidad") < text.index("Barreras")
-    assert "marca «Completé este módulo»" in text
+    assert "pulsa «He completado este módulo»" in text
     link = re.search(r"http://certificados\.test/my/([A-Za-z0-9_-]{27})\b", text)
     assert link, text
     assert f'href="{link.group(0)}"' in body_html

@@ -145,10 +145,9 @@ def machine_lines(settings: dict) -> list[str]:
         platform.processor(),
     )
     mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    versions = ", ".join(
-        f"{p} {_version(p)}"
-        for p in ("Flask", "Werkzeug", "SQLAlchemy", "gunicorn", "Flask-WTF", "fpdf2", "openpyxl")
-    )
+    packages = ("Flask", "Werkzeug", "Jinja2", "SQLAlchemy", "gunicorn", "Flask-WTF",
+                "reportlab", "fpdf2", "openpyxl")  # fmt: skip
+    versions = ", ".join(f"{p} {_version(p)}" for p in packages if _version(p) != "?")
     wrk = _run(["wrk", "--version"]).splitlines()[:1] if settings.get("engine") == "wrk" else []
     commit = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).strip()
     return [

@@ -99,6 +99,8 @@ class Gunicorn:
             "2048",
             "--error-logfile",
             "-",
+            # For experiments, e.g. BENCH_GUNICORN_ARGS="--preload" (both servers alike).
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
             self.app,
         ]
         self.process = subprocess.Popen(

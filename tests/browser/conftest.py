@@ -93,6 +93,17 @@ def coordinator(live_server) -> tuple[str, str]:
         "admin",
         stdin=COORDINATOR_PASSWORD + "\n",
     )
+    # A second account, so the admin's pages show rows with actions (not only their own).
+    live_server.flask(
+        "coordinators",
+        "create",
+        "punto.focal.pe@example.org",
+        "--role",
+        "country",
+        "--country",
+        "PE",
+        stdin="punto-focal-peru-2023\n",
+    )
     return COORDINATOR_EMAIL, COORDINATOR_PASSWORD
 
 
@@ -165,3 +176,49 @@ def registered_person(chromium, site_checks, mail_catcher):
         context.close()
     mail_catcher.wait_for(person.email)
     return person
+
+
+@pytest.fixture(scope="session")
+def certified_people(chromium, site_checks, mail_catcher) -> list:
+    """Two people who completed the demo course (for the coordinator's certificate pages)."""
+    from journeys import (
+        MODULES,
+        REGISTER_PATH,
+        Person,
+        fill_registration,
+        personal_link_from_mail,
+        submit,
+    )
+
+    people = [
+        Person(
+            "Ana Lucía Torres Véliz",
+            "ana.torres@example.org",
+            "+52 55 1234 5678",
+            "MX",
+            "Cooperativa Pesquera de Alvarado",
+        ),
+        Person(
+            "Pedro Pablo Caicedo",
+            "pedro.caicedo@example.org",
+            "+57 310 765 4321",
+            "CO",
+            "Asociación de Piangueras de Tumaco",
+        ),
+    ]
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        for person in people:
+            page.goto(site_checks.base_url + REGISTER_PATH)
+            fill_registration(page, person)
+            submit(page, 'form:has(input[name="email"])')
+            link = personal_link_from_mail(site_checks.base_url, mail_catcher, person)
+            for number in range(1, MODULES + 1):
+                page.goto(f"{link}/modules/{number}")
+                submit(page, 'main form[action$="/complete"]')
+            page.goto(link)
+            assert page.locator('main a[href$="/certificate.pdf"]').count(), person.email
+    finally:
+        context.close()
+    return people

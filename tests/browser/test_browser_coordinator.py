@@ -90,7 +90,9 @@ def test_coordinator_filters_the_list_and_downloads_both_exports(
     browsing.assert_stayed_local()
 
 
-def test_every_coordinator_page_passes_the_page_checks(browsing, coordinator, registered_person):
+def test_every_coordinator_page_passes_the_page_checks(
+    browsing, coordinator, registered_person, certified_people
+):
     """Follow every link between coordinator pages (two levels deep) and check each page."""
     page = browsing.page
     email, password = coordinator

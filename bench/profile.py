@@ -75,12 +75,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _request(client, path: str, body: str | None) -> int:
     if body is None:
-        return client.get(path).status_code
+        response = client.get(path)
+        response.close()  # runs call_on_close hooks, as a WSGI server does
+        return response.status_code
     unique = secrets.token_hex(6)
     data = body.replace("__E__", f"profile-{unique}").replace(
         "__P__", f"{int(unique, 16) % 10**7:07d}"
     )
     response = client.post(path, data=data, content_type="application/x-www-form-urlencoded")
+    response.close()  # delivers the queued mail after the response, as under gunicorn
     return response.status_code
 
 

@@ -260,7 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.engine == "python":
         print("wrk not found: using the Python client (install wrk: apt-get install -y wrk)")
-    workdir = Path(tempfile.mkdtemp(prefix="courses-bench-"))
+    # Under bench/results (git-ignored) rather than /tmp, which shared machines clean up.
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=RESULTS))
     if args.seed_only:
         args.keep = True
         runs = [bench_database(args, workdir, "SQLite", f"sqlite:///{workdir / 'bench.sqlite3'}",

@@ -1,7 +1,7 @@
 """Profile one path in-process with pyinstrument: `python -m bench.profile DATABASE_URL PATH`.
 
 Run it against the database a `make bench BENCH_ARGS=--keep` run left behind (its folder is
-printed), e.g. `python -m bench.profile sqlite:////tmp/courses-bench-x/bench.sqlite3 /courses/x`.
+printed), e.g. `python -m bench.profile sqlite:///bench/results/run-x/bench.sqlite3 /courses/x`.
 `--post` submits the registration form instead (fresh CSRF token, unique e-mail each time).
 The SECRET_KEY does not matter for pages; for /my/<token> pass the run's key in SECRET_KEY.
 """

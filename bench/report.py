@@ -150,6 +150,8 @@ def machine_lines(settings: dict) -> list[str]:
     versions = ", ".join(f"{p} {_version(p)}" for p in packages if _version(p) != "?")
     wrk = _run(["wrk", "--version"]).splitlines()[:1] if settings.get("engine") == "wrk" else []
     commit = _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).strip()
+    if _run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]).strip():
+        commit += " plus uncommitted changes in the working tree"
     return [
         f"- Machine: {os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, "
         f"{platform.system()} {platform.release()}; load average at start "

@@ -71,6 +71,9 @@ class Config:
     # session, so no time limit is needed for protection.
     WTF_CSRF_TIME_LIMIT = None
 
+    #: Seconds a public page that reads the same for everyone is reused (0: never).
+    PAGE_CACHE_SECONDS = 60
+
     #: Version of the privacy notice people consent to; change it whenever /privacy changes.
     PRIVACY_NOTICE_VERSION = "2023-06"
     #: Folder of bundled course files (TOML).
@@ -85,6 +88,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    PAGE_CACHE_SECONDS = 0  # tests change data between requests; pagecache has its own tests
     SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     MAILBOX_ENABLED = True

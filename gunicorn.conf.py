@@ -38,6 +38,20 @@ keepalive = 5
 # Recycle workers now and then so a slow leak never takes a host down.
 max_requests = 2000
 max_requests_jitter = 200
+# Build the application once in the master and fork it: a recycled worker is ready at once,
+# instead of importing and building the app (≈ 1 s of CPU) while requests queue behind it
+# (the 1-second p99 spikes in docs/benchmarks.md).
+preload_app = True
+
+
+def post_fork(server, worker) -> None:
+    """Give each worker its own database connections: never share a socket across a fork."""
+    from courses.extensions import db
+    from wsgi import app
+
+    with app.app_context():
+        db.engine.dispose(close=False)
+
 
 # Logs to standard error (journald or the platform collects them). The access line carries the
 # request id that the application echoes in X-Request-ID and puts in its own log lines.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -102,6 +103,7 @@ def clean_email(raw: str) -> tuple[str, str]:
     return email, email.lower()
 
 
+@lru_cache(maxsize=64)
 def phone_example(country: str) -> str:
     """A mobile number of `country` written the way people there write it."""
     if country in PHONE_EXAMPLES:

@@ -20,6 +20,7 @@ from courses.extensions import db, limiter
 from courses.i18n import COUNTRY_TIMEZONES, country_name, current_language, localized
 from courses.registration import rules, services
 from courses.registration.forms import RegistrationForm
+from courses.site.pagecache import shared_page
 
 bp = Blueprint("registration", __name__)
 
@@ -32,41 +33,58 @@ OUTCOME = "registration_outcome"
 @limiter.limit(limits.REGISTRATION_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
 def register(course: str, edition: str):
     """Show the form (GET) or register (POST: 303 to the confirmation, or 4xx with errors)."""
+    if request.method != "POST":
+        # The empty form reads the same for everyone but for the CSRF token (see pagecache).
+        return shared_page(lambda: _empty_form(course, edition))
     found = get_edition_or_404(course, edition)
     now = clock.now()
     language = current_language()
-    form = RegistrationForm()
-    form.offer_countries(list(found.course.countries), language)
-    chosen = (request.args.get("country") or "").upper()
-    if request.method == "GET" and chosen in found.course.countries:
-        form.country.data = chosen
-    elif request.method == "GET" and len(found.course.countries) == 1:
-        form.country.data = found.course.countries[0]
+    form = _form(found, language)
     refusal, status = None, 200
-    if request.method == "POST":
-        try:
-            result = services.register(
-                found,
-                _applicant(form),
-                language=language,
-                now=now,
-                privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-            )
-        except services.RegistrationClosed as error:
-            refusal, status = error.message, 403
-        except services.InvalidRegistration as error:
-            for field, message in error.errors.items():
-                form[field].errors = [message]
-            status = 422
-        except services.SeatsBusy:
-            refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
-        else:
-            edition_id = found.id
-            db.session.commit()
-            session[OUTCOME] = {"edition": edition_id, "outcome": result.outcome}
-            return redirect(url_for(".registered", course=course, edition=edition), code=303)
+    try:
+        result = services.register(
+            found,
+            _applicant(form),
+            language=language,
+            now=now,
+            privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        )
+    except services.RegistrationClosed as error:
+        refusal, status = error.message, 403
+    except services.InvalidRegistration as error:
+        for field, message in error.errors.items():
+            form[field].errors = [message]
+        status = 422
+    except services.SeatsBusy:
+        refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
+    else:
+        edition_id = found.id
+        db.session.commit()
+        session[OUTCOME] = {"edition": edition_id, "outcome": result.outcome}
+        return redirect(url_for(".registered", course=course, edition=edition), code=303)
+    chosen = (request.args.get("country") or "").upper()
     page = _page(found, now, language, chosen)
     return render_template("registration/register.html", form=form, refusal=refusal, **page), status
+
+
+def _form(found: Edition, language: str) -> RegistrationForm:
+    form = RegistrationForm()
+    form.offer_countries(list(found.course.countries), language)
+    return form
+
+
+def _empty_form(course: str, edition: str) -> str:
+    """The form as first shown; ?country=XX preselects a country and shows its time."""
+    found = get_edition_or_404(course, edition)
+    language = current_language()
+    form = _form(found, language)
+    chosen = (request.args.get("country") or "").upper()
+    if chosen in found.course.countries:
+        form.country.data = chosen
+    elif len(found.course.countries) == 1:
+        form.country.data = found.course.countries[0]
+    page = _page(found, clock.now(), language, chosen)
+    return render_template("registration/register.html", form=form, refusal=None, **page)
 
 
 @bp.get("/courses/<course>/<edition>/registered")

@@ -120,6 +120,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_TIMEOUT": float,
+    "PAGE_CACHE_SECONDS": int,
     "RATELIMIT_ENABLED": parse_bool,
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_KEY_PREFIX": str,

@@ -132,6 +132,19 @@ def whatsapp_link(enrollment: Enrollment, token: str, language: str) -> str:
     return "https://wa.me/?text=" + quote(message, safe="")
 
 
+def status_text(enrollment: Enrollment, done: int, total: int, certified: bool) -> str:
+    """Where the person stands, in words: waiting list, registered, in progress, completed."""
+    if enrollment.is_waiting:
+        return _("En lista de espera")
+    if certified:
+        return _("Curso completado, certificado emitido")
+    if total and done >= total:
+        return _("Curso completado")
+    if done:
+        return _("En curso: %(done)s de %(total)s módulos", done=done, total=total)
+    return _("Inscrito")
+
+
 def home_context(enrollment: Enrollment, token: str, now: datetime, language: str) -> dict:
     """Everything `/my/<token>` shows."""
     edition = enrollment.edition
@@ -146,6 +159,9 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
         "course_title": localized(course.title, language),
         "edition_slug": edition.slug,
         "waiting": enrollment.is_waiting,
+        "status": status_text(
+            enrollment, done, total, cert is not None and cert.revoked_at is None
+        ),
         "done": done,
         "total": total,
         "rule": course.completion,

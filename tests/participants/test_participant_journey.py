@@ -33,6 +33,7 @@ def test_self_completion_journey_gives_one_certificate_pdf_and_mail(app, client)
     assert home.status_code == 200
     assert home.headers["Cache-Control"] == "private, no-store"
     assert "0 de 6 módulos" in home.text
+    assert "<dd>Inscrito</dd>" in home.text
     assert ACCENTED_NAME.replace("'", "&#39;") in home.text
     assert "https://wa.me/?text=" in home.text
     db.session.refresh(enrollment)
@@ -45,8 +46,11 @@ def test_self_completion_journey_gives_one_certificate_pdf_and_mail(app, client)
         # Back to the module; after the last one, to the page with the certificate.
         expected = page_url if number < 6 else f"/my/{token}"
         assert response.headers["Location"].endswith(expected)
+        if number == 3:
+            assert "<dd>En curso: 3 de 6 módulos</dd>" in client.get(f"/my/{token}").text
     home = client.get(f"/my/{token}")
     assert "6 de 6 módulos" in home.text
+    assert "<dd>Curso completado, certificado emitido</dd>" in home.text
     cert = db.session.scalars(select(Certificate)).one()
     display = f"{cert.code[:5]}-{cert.code[5:]}"
     assert display in home.text

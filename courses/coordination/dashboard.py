@@ -23,7 +23,9 @@ from courses.registration.models import Enrollment
 
 BAR = "#0b57a4"
 TEXT = "#1b2430"
-WIDTH = 640
+# Drawn for a phone's width: the SVG scales to the card, so its text stays readable at 360 px
+# (the stylesheet caps how wide it grows on a desktop).
+WIDTH = 360
 
 
 @dataclass
@@ -79,7 +81,7 @@ def edition_stats(coordinator: Coordinator, edition: Edition) -> Stats:
 
 def bar_chart(title: str, items: list[tuple[str, int]]) -> Markup:
     """Horizontal bars, one per (label, value)."""
-    row, label_width = 26, 200
+    row, label_width = 28, 170
     height = row * len(items) + 10
     top = max((value for _, value in items), default=0) or 1
     scale = (WIDTH - label_width - 60) / top
@@ -91,11 +93,11 @@ def bar_chart(title: str, items: list[tuple[str, int]]) -> Markup:
         y = 5 + index * row
         length = round(value * scale, 1)
         parts.append(
-            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" font-size="14" '
+            f'<text x="{label_width - 8}" y="{y + 18}" text-anchor="end" font-size="15" '
             f'fill="{TEXT}">{escape(label)}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{length}" height="{row - 8}" '
             f'fill="{BAR}"/>'
-            f'<text x="{label_width + length + 6}" y="{y + 17}" font-size="14" '
+            f'<text x="{label_width + length + 6}" y="{y + 18}" font-size="15" '
             f'fill="{TEXT}">{value}</text>'
         )
     parts.append("</svg>")
@@ -110,7 +112,7 @@ def day_chart(title: str, days: list[tuple[date, int]]) -> Markup:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
-        f'<text x="{left - 6}" y="16" text-anchor="end" font-size="12" fill="{TEXT}">{top}</text>',
+        f'<text x="{left - 6}" y="16" text-anchor="end" font-size="14" fill="{TEXT}">{top}</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{WIDTH - 10}" y2="{height - bottom}" '
         f'stroke="{TEXT}"/>',
     ]
@@ -125,9 +127,9 @@ def day_chart(title: str, days: list[tuple[date, int]]) -> Markup:
         )
     if days:
         parts.append(
-            f'<text x="{left}" y="{height - 8}" font-size="12" fill="{TEXT}">'
+            f'<text x="{left}" y="{height - 8}" font-size="14" fill="{TEXT}">'
             f"{days[0][0].isoformat()}</text>"
-            f'<text x="{WIDTH - 10}" y="{height - 8}" text-anchor="end" font-size="12" '
+            f'<text x="{WIDTH - 10}" y="{height - 8}" text-anchor="end" font-size="14" '
             f'fill="{TEXT}">{days[-1][0].isoformat()}</text>'
         )
     parts.append("</svg>")

@@ -70,8 +70,10 @@ def create_baseline() -> Flask:
     app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY", "baseline-secret-key-0123456789")
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     csrf = CSRFProtect(app)
+    # The harness creates the table; no connection is opened here, and a forked worker (gunicorn
+    # with preload_app) drops the pool it inherited instead of sharing the master's sockets.
     engine = create_engine(os.environ.get("BASELINE_DATABASE_URL", "sqlite://"))
-    metadata.create_all(engine)
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     target_size = int(os.environ.get("BASELINE_FORM_BYTES", "0"))
     padding_size = {"n": None}
 

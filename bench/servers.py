@@ -78,11 +78,12 @@ class Gunicorn:
         log = open(self.log_path, "ab")  # noqa: SIM115
         # The production settings file (logs, worker recycling) when there is one; the flags
         # after it win, so app and baseline get the same workers, bind and timeout.
-        config = (
-            ["--config", str(ROOT / "gunicorn.conf.py")]
-            if (ROOT / "gunicorn.conf.py").exists()
-            else []
-        )
+        # The baseline gets the same settings without the production post_fork hook (which
+        # builds our app in each worker): see bench/gunicorn_baseline.py.
+        config_file = ROOT / "gunicorn.conf.py"
+        if self.app.startswith("bench.baseline"):
+            config_file = ROOT / "bench" / "gunicorn_baseline.py"
+        config = ["--config", str(config_file)] if (ROOT / "gunicorn.conf.py").exists() else []
         command = [
             str(VENV_BIN / "gunicorn"),
             *config,

@@ -27,6 +27,8 @@ translations: $(VENV)/.runtime
 		$(BIN)/pybabel -q compile --use-fuzzy -d $$dir || exit 1; \
 	done
 
+# Links in e-mails and QR codes point at this server unless PUBLIC_BASE_URL says otherwise.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
 	$(FLASK) courses load courses/catalog/*.toml

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+
+class DatabaseInteger(IntegerConverter):
+    """`<int:…>` in URLs, limited to what a database integer column holds: a larger number
+    is simply not found (404), instead of overflowing the database driver."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def init_app(app: Flask) -> None:
     from courses.site import errors, headers, health, logging
     from courses.site.views import bp, template_globals
 
+    # Before any blueprint adds its rules, so every `<int:…>` uses it.
+    app.url_map.converters["int"] = DatabaseInteger
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
     logging.init_app(app)

@@ -37,9 +37,9 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config[
-        "BABEL_DEFAULT_LOCALE"
-    ]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def current_language() -> str:
@@ -92,9 +92,7 @@ def format_day(instant: datetime, timezone: str, language: str | None = None) ->
 def format_moment(instant: datetime, timezone: str, language: str | None = None) -> str:
     """A date and time for lists and e-mails: "21 jul 2023, 14:05"."""
     language = language or current_language()
-    return format_datetime(
-        instant, "d MMM y, HH:mm", tzinfo=ZoneInfo(timezone), locale=language
-    )
+    return format_datetime(instant, "d MMM y, HH:mm", tzinfo=ZoneInfo(timezone), locale=language)
 
 
 def timezone_label(timezone: str, language: str | None = None, country: str | None = None) -> str:

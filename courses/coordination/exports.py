@@ -92,20 +92,23 @@ class RowFormatter:
     def csv_values(self, row) -> list[str]:
         """The line as text. Only the four columns people type (name, e-mail, phone,
         organisation) can start like a formula; the others are ours and need no check."""
+        # Unpacked once: reading twelve attributes by name is a third of an export's time.
+        (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
+         completed_at, code, status) = row  # fmt: skip
         return [
-            str(row.id),
-            neutralise(row.name or ""),
-            neutralise(row.email or ""),
-            neutralise(row.phone or ""),
-            row.country,
-            self.country(row.country),
-            neutralise(row.organization or ""),
-            self.text_time(row.created_at),
-            self.yes if row.confirmed_at else self.no,
-            f"{row.modules_done}/{self.total}",
-            self.text_time(row.completed_at),
-            format_code(row.certificate_code),
-            self.labels.get(row.status, row.status),
+            str(id_),
+            neutralise(name or ""),
+            neutralise(email or ""),
+            neutralise(phone or ""),
+            country,
+            self.country(country),
+            neutralise(organization or ""),
+            self.text_time(created_at),
+            self.yes if confirmed_at else self.no,
+            f"{done}/{self.total}",
+            self.text_time(completed_at),
+            format_code(code),
+            self.labels.get(status, status),
         ]
 
     def text_time(self, instant: datetime | None) -> str:
@@ -113,20 +116,22 @@ class RowFormatter:
         return local.strftime("%Y-%m-%d %H:%M") if local is not None else ""
 
     def values(self, row) -> list[object]:
+        (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
+         completed_at, code, status) = row  # fmt: skip
         return [
-            str(row.id),
-            row.name,
-            row.email,
-            row.phone,
-            row.country,
-            self.country(row.country),
-            row.organization,
-            self.local(row.created_at),
-            self.yes if row.confirmed_at else self.no,
-            f"{row.modules_done}/{self.total}",
-            self.local(row.completed_at),
-            format_code(row.certificate_code),
-            self.labels.get(row.status, row.status),
+            str(id_),
+            name,
+            email,
+            phone,
+            country,
+            self.country(country),
+            organization,
+            self.local(created_at),
+            self.yes if confirmed_at else self.no,
+            f"{done}/{self.total}",
+            self.local(completed_at),
+            format_code(code),
+            self.labels.get(status, status),
         ]
 
 

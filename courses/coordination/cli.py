@@ -28,17 +28,24 @@ def _read_password() -> str:
 @coordinators_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="admin, course or country")
-@click.option("--course", "course_slug", help="Course slug (role course).")
+@click.option(
+    "--course",
+    "course_slugs",
+    multiple=True,
+    help="Course slug (role course); repeat it to assign several courses.",
+)
 @click.option("--country", help="ISO 3166-1 alpha-2 code (role country), e.g. PE.")
-def create_command(email: str, role: str, course_slug: str | None, country: str | None) -> None:
+def create_command(
+    email: str, role: str, course_slugs: tuple[str, ...], country: str | None
+) -> None:
     """Create a coordinator account; the password is read from stdin when piped."""
     now = clock.now()
     try:
         # Options first, so a typo in --course is reported before asking for a password.
-        services.check_account_options(email, role, course_slug, country)
+        services.check_account_options(email, role, course_slugs, country)
         password = _read_password()
         coordinator = services.create_coordinator(
-            email, password, role, course_slug=course_slug, country=country, now=now
+            email, password, role, course_slug=course_slugs, country=country, now=now
         )
     except services.CoordinatorError as error:
         db.session.rollback()
@@ -50,7 +57,7 @@ def create_command(email: str, role: str, course_slug: str | None, country: str 
         f"coordinator:{coordinator.id}",
         email=coordinator.email,
         role=role,
-        course=course_slug,
+        courses=[course.slug for course in coordinator.courses],
         country=coordinator.country,
     )
     db.session.commit()

@@ -12,6 +12,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -82,7 +83,9 @@ class CoordinatorForm(FlaskForm):
             SelectChoice("admin", _l("Administración")),
         ],
     )
-    course = SelectField(_l("Curso (para el rol Curso)"), choices=[], validate_choice=False)
+    courses = SelectMultipleField(
+        _l("Cursos asignados (para el rol Curso; uno o varios)"), choices=[], validate_choice=False
+    )
     country = StringField(
         _l("País (código de dos letras, para el rol País)"),
         validators=[Optional(), Length(min=2, max=2)],

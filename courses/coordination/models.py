@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.catalog.models import Course
@@ -14,12 +14,23 @@ from courses.extensions import db
 
 ROLES = ("admin", "course", "country")
 
+#: The courses a "course" coordinator is assigned to (one or more).
+coordinator_course = Table(
+    "coordinator_course",
+    db.metadata,
+    Column(
+        "coordinator_id",
+        ForeignKey("coordinator.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("course_id", ForeignKey("course.id", ondelete="CASCADE"), primary_key=True),
+)
+
 
 class Coordinator(UserMixin, db.Model):
     __tablename__ = "coordinator"
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'course', 'country')", name="role"),
-        CheckConstraint("role != 'course' OR course_id IS NOT NULL", name="course_scope"),
         CheckConstraint("role != 'country' OR country IS NOT NULL", name="country_scope"),
     )
 
@@ -27,15 +38,22 @@ class Coordinator(UserMixin, db.Model):
     #: Lower-cased; the login name.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    #: "admin" (everything), "course" (one course) or "country" (one country, every course).
+    #: "admin" (everything), "course" (the courses assigned) or "country" (one country, every
+    #: course).
     role: Mapped[str] = mapped_column(String(10))
-    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"))
     country: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    course: Mapped[Course | None] = relationship()
+    #: For the "course" role: the courses assigned (at least one, checked when created).
+    courses: Mapped[list[Course]] = relationship(
+        secondary=coordinator_course, order_by="Course.slug"
+    )
+
+    @property
+    def course_ids(self) -> set[int]:
+        return {course.id for course in self.courses}
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

@@ -6,6 +6,7 @@ written once and list, export, import and every action share it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -95,23 +96,28 @@ def hash_password(password: str) -> str:
 
 
 def check_account_options(
-    email: str, role: str, course_slug: str | None, country: str | None
-) -> tuple[str, Course | None, str | None]:
-    """(normalised e-mail, course, country code) for a new account; CoordinatorError if wrong."""
+    email: str, role: str, course_slugs: str | Sequence[str] | None, country: str | None
+) -> tuple[str, list[Course], str | None]:
+    """(normalised e-mail, courses, country code) for a new account; CoordinatorError if wrong."""
     try:
         address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         raise CoordinatorError(_("El correo %(email)s no es válido.", email=email)) from None
     if role not in ROLES:
         raise CoordinatorError(_("El rol debe ser admin, course o country."))
-    course = None
+    if isinstance(course_slugs, str):
+        course_slugs = [course_slugs]
+    slugs = [slug for slug in dict.fromkeys(course_slugs or []) if slug]
+    courses: list[Course] = []
     if role == "course":
-        if not course_slug:
+        if not slugs:
             raise CoordinatorError(_("El rol course necesita --course con el curso asignado."))
-        course = db.session.scalar(select(Course).where(Course.slug == course_slug))
-        if course is None:
-            raise CoordinatorError(_("No existe el curso %(slug)s.", slug=course_slug))
-    elif course_slug:
+        for slug in slugs:
+            course = db.session.scalar(select(Course).where(Course.slug == slug))
+            if course is None:
+                raise CoordinatorError(_("No existe el curso %(slug)s.", slug=slug))
+            courses.append(course)
+    elif slugs:
         raise CoordinatorError(_("--course solo se usa con el rol course."))
     code = None
     if role == "country":
@@ -126,7 +132,7 @@ def check_account_options(
         raise CoordinatorError(_("--country solo se usa con el rol country."))
     if db.session.scalar(select(Coordinator.id).where(Coordinator.email == address)):
         raise CoordinatorError(_("Ya existe una cuenta con el correo %(email)s.", email=address))
-    return address, course, code
+    return address, courses, code
 
 
 def create_coordinator(
@@ -134,18 +140,20 @@ def create_coordinator(
     password: str,
     role: str,
     *,
-    course_slug: str | None = None,
+    course_slug: str | Sequence[str] | None = None,
     country: str | None = None,
     now: datetime,
 ) -> Coordinator:
-    """Create an account after checking every option; raises CoordinatorError with the reason."""
-    address, course, code = check_account_options(email, role, course_slug, country)
+    """Create an account after checking every option; raises CoordinatorError with the reason.
+
+    `course_slug` is one slug or several: a course coordinator may follow several courses."""
+    address, courses, code = check_account_options(email, role, course_slug, country)
     check_password_rules(password)
     coordinator = Coordinator(
         email=address,
         password_hash=hash_password(password),
         role=role,
-        course=course,
+        courses=courses,
         country=code,
         created_at=now,
     )
@@ -180,13 +188,13 @@ def change_password(coordinator: Coordinator, current: str, new: str) -> None:
 
 def can_see_course(coordinator: Coordinator, course: Course) -> bool:
     """Admins and country focal points see every course; course coordinators only theirs."""
-    return coordinator.role != "course" or coordinator.course_id == course.id
+    return coordinator.role != "course" or course.id in coordinator.course_ids
 
 
 def can_manage_edition(coordinator: Coordinator, edition: Edition) -> bool:
     """Changing an edition's dates or capacity affects every country: not for focal points."""
     return coordinator.role == "admin" or (
-        coordinator.role == "course" and coordinator.course_id == edition.course_id
+        coordinator.role == "course" and edition.course_id in coordinator.course_ids
     )
 
 
@@ -194,14 +202,14 @@ def visible_editions(coordinator: Coordinator) -> list[Edition]:
     """The editions a coordinator may open, newest first within each course."""
     stmt = select(Edition).join(Edition.course).order_by(Course.slug, Edition.id.desc())
     if coordinator.role == "course":
-        stmt = stmt.where(Edition.course_id == coordinator.course_id)
+        stmt = stmt.where(Edition.course_id.in_(coordinator.course_ids))
     return list(db.session.scalars(stmt))
 
 
 def scoped_enrollments(coordinator: Coordinator, edition: Edition) -> Select:
     """The enrollees of `edition` this coordinator may see; nothing at all outside their scope."""
     stmt = select(Enrollment).where(Enrollment.edition_id == edition.id)
-    if coordinator.role == "course" and coordinator.course_id != edition.course_id:
+    if coordinator.role == "course" and edition.course_id not in coordinator.course_ids:
         stmt = stmt.where(false())
     elif coordinator.role == "country":
         stmt = stmt.where(Enrollment.country == coordinator.country)

@@ -290,7 +290,7 @@ def audit():
 def accounts():
     require_admin()
     form = CoordinatorForm()
-    form.course.choices = [SelectChoice("", "—")] + [
+    form.courses.choices = [
         SelectChoice(slug) for slug in db.session.scalars(select(Course.slug).order_by(Course.slug))
     ]
     if form.validate_on_submit():
@@ -299,7 +299,7 @@ def accounts():
                 form.email.data,
                 form.password.data,
                 form.role.data,
-                course_slug=form.course.data or None if form.role.data == "course" else None,
+                course_slug=form.courses.data if form.role.data == "course" else None,
                 country=form.country.data or None if form.role.data == "country" else None,
                 now=clock.now(),
             )
@@ -314,7 +314,7 @@ def accounts():
                 email=created.email,
                 role=created.role,
                 country=created.country,
-                course=created.course.slug if created.course else None,
+                courses=[course.slug for course in created.courses],
             )
             db.session.commit()
             flash(_("Cuenta creada para %(email)s.", email=created.email), "success")

@@ -135,6 +135,7 @@ def make_coordinator(
     *,
     email: str | None = None,
     course: Course | None = None,
+    courses: list[Course] | None = None,
     country: str | None = None,
     password: str = PASSWORD,
 ) -> Coordinator:
@@ -142,7 +143,7 @@ def make_coordinator(
         email=email or f"{role}{next(_counter)}@coordinacion.org",
         password_hash=hash_password(password),
         role=role,
-        course=course,
+        courses=[*(courses or []), *([course] if course else [])],
         country=country,
         created_at=NOW,
     )

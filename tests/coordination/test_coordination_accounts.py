@@ -64,9 +64,9 @@ def test_create_command_reads_the_password_from_stdin_and_hashes_it_with_scrypt(
     )
     assert result.exit_code == 0, result.output
     assert (
-        db.session.scalar(
-            select(Coordinator).where(Coordinator.email == "curso@example.org")
-        ).course.slug
+        db.session.scalar(select(Coordinator).where(Coordinator.email == "curso@example.org"))
+        .courses[0]
+        .slug
         == "pesca-acuicultura"
     )
 

@@ -230,3 +230,38 @@ def test_admin_reads_the_audit_log_and_creates_accounts(world, client):
     )
     html = client.get("/coordinator/accounts").get_data(as_text=True)
     assert "focal.co@example.org" in html and "otro@example.org" not in html
+
+
+def test_a_course_coordinator_assigned_two_courses_sees_both_and_no_third(app, client, runner):
+    first = make_course("pesca-acuicultura")
+    second = make_course("otro-curso", edition_slug="2024")
+    third = make_course("tercer-curso", edition_slug="2025")
+    for edition, name in ((first, "Ana Uno"), (second, "Beto Dos"), (third, "Caro Tres")):
+        make_enrollment(edition, name, email=f"{name.split()[0].lower()}@example.org")
+    db.session.commit()
+    result = runner.invoke(
+        args=[
+            "coordinators",
+            "create",
+            "dos@example.org",
+            "--role",
+            "course",
+            "--course",
+            "pesca-acuicultura",
+            "--course",
+            "otro-curso",
+        ],
+        input="una frase bastante larga\n",
+    )
+    assert result.exit_code == 0, result.output
+    from courses.coordination.models import Coordinator
+
+    coordinator = db.session.scalars(
+        db.select(Coordinator).where(Coordinator.email == "dos@example.org")
+    ).one()
+    assert [course.slug for course in coordinator.courses] == ["otro-curso", "pesca-acuicultura"]
+    login(client, coordinator, password="una frase bastante larga")
+    assert "Ana Uno" in client.get(f"{A}/enrollments").text
+    assert "Beto Dos" in client.get(f"{B}/enrollments").text
+    assert client.get("/coordinator/tercer-curso/2025/enrollments").status_code == 404
+    assert "Caro Tres" not in client.get("/coordinator/tercer-curso/2025/enrollments.csv").text

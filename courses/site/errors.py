@@ -7,7 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from courses.extensions import db
@@ -84,6 +84,14 @@ def init_app(app: Flask) -> None:
         log.error("database error on %s %s: %s", request.method, request.path, error)
         db.session.rollback()
         return render_error(503)
+
+    @app.errorhandler(DataError)
+    def unusable_value(error: DataError):
+        # A value the database refuses to compare or store (a NUL character in a URL on
+        # PostgreSQL, a number out of range): the request is malformed, the database is fine.
+        log.warning("unusable value on %s %s: %s", request.method, request.path, error.orig)
+        db.session.rollback()
+        return render_error(400)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

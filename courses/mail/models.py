@@ -33,3 +33,6 @@ class OutboxMessage(db.Model):
     #: Set once the SMTP server (or the development mailbox) accepted it.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: Set when delivery was given up: the server refused it for good (an SMTP 5xx answer) or
+    #: MAX_ATTEMPTS attempts failed. Such a message is not retried, nor counted as backlog.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

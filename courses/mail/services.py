@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Minutes to wait after the 1st, 2nd, 3rd… failed attempt; the last value repeats.
 BACKOFF_MINUTES = (1, 5, 15, 60, 240, 720, 1440)
+#: Failed attempts after which a message is given up (about four days of retries).
+MAX_ATTEMPTS = 10
 
 SENT = "sent"
 FAILED = "failed"
@@ -108,7 +111,11 @@ def due_message_ids(now: datetime, limit: int | None = None) -> list[int]:
     """Unsent messages whose time has come, oldest first."""
     query = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+        )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
@@ -116,8 +123,10 @@ def due_message_ids(now: datetime, limit: int | None = None) -> list[int]:
 
 
 def pending_count() -> int:
-    """How many messages are still unsent (due or waiting for their retry time)."""
-    query = select(func.count()).where(OutboxMessage.sent_at.is_(None))
+    """How many messages are still to be sent (due or waiting for their retry time)."""
+    query = select(func.count()).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
+    )
     return db.session.scalar(query) or 0
 
 
@@ -132,6 +141,7 @@ def claim(message_id: int, now: datetime, *, rfc_message_id: str | None = None) 
     query = select(OutboxMessage).where(
         OutboxMessage.id == message_id,
         OutboxMessage.sent_at.is_(None),
+        OutboxMessage.failed_at.is_(None),
         OutboxMessage.next_attempt_at <= now,
     )
     if rfc_message_id is not None:
@@ -155,8 +165,25 @@ def record(message_id: int, now: datetime, error: Exception | None) -> None:
         row.last_error = None
     else:
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        log.warning("mail %s to %s not delivered: %s", row.id, row.recipient, row.last_error)
+        if is_permanent(error) or row.attempts >= MAX_ATTEMPTS:
+            # Retrying a refused address forever would only keep /healthz degraded.
+            row.failed_at = now
+            log.warning(
+                "mail %s given up after %s attempts: %s", row.id, row.attempts, row.last_error
+            )
+        else:
+            log.warning(
+                "mail %s not delivered (attempt %s): %s", row.id, row.attempts, row.last_error
+            )
     db.session.flush()
+
+
+def is_permanent(error: Exception) -> bool:
+    """Whether the mail server refused the message for good (an SMTP 5xx answer)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
 
 
 def deliver(message_id: int, now: datetime, *, rfc_message_id: str | None = None) -> str:

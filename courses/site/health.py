@@ -27,7 +27,7 @@ def healthz():
         db.session.execute(text("SELECT 1"))
         backlog, oldest = db.session.execute(
             select(func.count(OutboxMessage.id), func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.sent_at.is_(None)
+                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
             )
         ).one()
         db.session.rollback()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:12:28.606666
+Create Date: 2026-11-28 13:38:42.103244
 
 """
 from alembic import op
@@ -203,6 +203,7 @@ def upgrade():
     sa.Column('next_attempt_at', courses.database.UTCDateTime(), nullable=False),
     sa.Column('sent_at', courses.database.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('failed_at', courses.database.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['enrollment_id'], ['enrollment.id'], name=op.f('fk_outbox_message_enrollment_id_enrollment'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_message')),
     sa.UniqueConstraint('message_id', name=op.f('uq_outbox_message_message_id'))

@@ -16,18 +16,17 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
 from bench import exports, report, scenarios, seed
 from bench.loadgen import have_wrk
 from bench.servers import Gunicorn, MailCatcher, free_port
+from courses.ops.probe import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -81,26 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 @contextmanager
 def postgres_database(server_url: str):
     """A fresh PostgreSQL database on the given server, dropped afterwards."""
-    url = make_url(server_url)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"courses_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :n AND pid <> pg_backend_pid()"
-                ),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(server_url, prefix="courses_bench") as url:
+        yield url
 
 
 def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher, log) -> dict:

@@ -8,15 +8,14 @@ collide), every test gets empty tables in it, and it is dropped at the end.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from courses import create_app
 from courses.extensions import db
+from courses.ops.probe import scratch_database
 
 
 @pytest.fixture(scope="session")
@@ -26,24 +25,8 @@ def database_url() -> Iterator[str]:
     if not base or not base.startswith("postgresql"):
         yield "sqlite://"
         return
-    url = make_url(base)
-    name = f"courses_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(base, prefix="courses_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -36,16 +36,40 @@ class Inbox:
         return "250 OK"
 
 
+class RefusingInbox:
+    """An aiosmtpd handler refusing every recipient for good (550), as for an unknown mailbox."""
+
+    port = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, options) -> str:  # noqa: N802
+        return "550 5.1.1 No such mailbox"
+
+
+def _serve(handler):
+    """Run a real SMTP server (aiosmtpd) with `handler` on 127.0.0.1 and a free port."""
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    return controller
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[Inbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port."""
-    from aiosmtpd.controller import Controller
-
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
+    controller = _serve(inbox)
     yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[RefusingInbox]:
+    """A real SMTP server that refuses every recipient with 550."""
+    handler = RefusingInbox()
+    controller = _serve(handler)
+    yield handler
     controller.stop()
 
 

@@ -3,41 +3,10 @@ health check degraded; a server that is merely down keeps being retried up to th
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 from registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 from courses.mail import services
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RefusingInbox:
-    """A real SMTP server (aiosmtpd) that refuses every recipient with 550."""
-
-    def __init__(self) -> None:
-        self.port = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        return "550 5.1.1 No such mailbox"
-
-
-@pytest.fixture
-def refusing_server() -> Iterator[RefusingInbox]:
-    from aiosmtpd.controller import Controller
-
-    inbox = RefusingInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture(autouse=True)

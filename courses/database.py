@@ -94,8 +94,28 @@ def read_only() -> Iterator[None]:
         _READ_ONLY.reset(token)
 
 
+_WRITING: ContextVar[bool] = ContextVar("sqlite_writing", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Declare that the transactions opened inside write, even in a GET request.
+
+    On SQLite they then start with BEGIN IMMEDIATE and wait for the write lock, instead of
+    failing at once with "database is locked" when a read transaction tries to become a write.
+    End the request's reads first (commit) so that a new transaction begins inside.
+    """
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
+
+
 def _may_write() -> bool:
     """Whether the current unit of work may write: any request but GET/HEAD, and every command."""
+    if _WRITING.get():
+        return True
     if _READ_ONLY.get():
         return False
     if has_request_context():

@@ -32,6 +32,7 @@ from courses.catalog.models import Course, Edition
 from courses.coordination import exports, listing, services
 from courses.coordination.forms import ActionForm, CoordinatorForm, LoginForm, PasswordForm
 from courses.coordination.models import AuditEntry, Coordinator
+from courses.database import writing
 from courses.extensions import db, limiter, login_manager
 from courses.i18n import country_name, format_moment
 
@@ -205,8 +206,9 @@ def record_from_get(action: str, target: str, **details: object) -> None:
     """
     actor = me()
     db.session.commit()
-    services.record(actor, action, target, **details)
-    db.session.commit()
+    with writing():
+        services.record(actor, action, target, **details)
+        db.session.commit()
 
 
 def _audit_export(edition: Edition, kind: str, filters: listing.ListFilters, rows: int) -> None:

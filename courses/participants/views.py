@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from courses import clock, limits
 from courses.certificates.services import CertificateError, change_name
+from courses.database import writing
 from courses.extensions import db, limiter
 from courses.i18n import current_language
 from courses.participants import pages, services
@@ -53,12 +54,15 @@ def home(token: str):
     enrollment = _enrollment(token)
     now = clock.now()
     if enrollment.confirmed_at is None:
+        enrollment_id = enrollment.id
+        db.session.commit()  # end the reads: the write below begins a transaction of its own
         try:
-            services.confirm_email(enrollment, now)
-            db.session.commit()
+            with writing():
+                services.confirm_email(enrollment, now)
+                db.session.commit()
         except OperationalError:
             # A busy database must not keep people from their page; the next visit confirms.
-            log.warning("could not record the confirmation of enrollment %s", enrollment.id)
+            log.warning("could not record the confirmation of enrollment %s", enrollment_id)
             db.session.rollback()
     context = pages.home_context(enrollment, token, now, current_language())
     return render_template(

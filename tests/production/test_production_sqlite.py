@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from courses import create_app
-from courses.database import read_only
+from courses.database import read_only, writing
 from courses.extensions import db
 
 
@@ -92,3 +92,24 @@ def test_a_declared_read_only_command_never_holds_up_writers(shared_file):
     took = _read_then_write(second, "POST")
     reader.join()
     assert took < 0.5
+
+
+def test_a_get_that_declares_its_write_waits_for_the_lock(shared_file):
+    # What the personal page does on a first visit (confirmed_at) and downloads do (audit):
+    # end the reads, then write inside `writing()`, which begins IMMEDIATE and queues.
+    first, second = shared_file
+    started = threading.Event()
+    holder = threading.Thread(target=_hold, args=(first, started, 0.5))
+    holder.start()
+    started.wait(5)
+    with second.test_request_context("/", method="GET"):
+        db.session.execute(text("SELECT n FROM counter")).scalar()
+        db.session.commit()
+        with writing():
+            db.session.execute(text("SELECT n FROM counter")).scalar()
+            db.session.execute(text("UPDATE counter SET n = n + 10"))
+            db.session.commit()
+        db.session.remove()
+    holder.join()
+    with second.app_context():
+        assert db.session.execute(text("SELECT n FROM counter")).scalar() == 11

@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
         enrollee_views,
         enrollment_views,
         import_views,
+        merge_views,
         models,  # noqa: F401 - the tables must be known before create_all and migrations
     )
     from courses.coordination.blueprint import create_blueprint
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
         dashboard_views,
         enrollment_views,
         enrollee_views,
+        merge_views,
         edition_views,
         import_views,
         certificate_views,

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from courses import clock
 from courses.catalog.models import Edition
-from courses.coordination import services
+from courses.coordination import listing, services
 from courses.coordination.blueprint import PREFIX, load_edition, load_enrollee, me
 from courses.coordination.forms import ContactForm
 from courses.extensions import db
@@ -30,6 +30,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(ENROLLEE + "/modules/<int:position>", view_func=set_module, methods=["POST"])
     bp.add_url_rule(ENROLLEE + "/contact", view_func=correct_contact, methods=["POST"])
     bp.add_url_rule(ENROLLEE + "/link", view_func=resend_link, methods=["POST"])
+    bp.add_url_rule(ENROLLEE + "/whatsapp", view_func=whatsapp, methods=["POST"])
 
 
 def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None = None):
@@ -39,8 +40,12 @@ def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None
             formdata=None,
             data={key: getattr(person, key) for key in contact.FIELDS},
         )
+    others = listing.likely_duplicates_of(
+        me(), edition, [(person.id, person.name, person.phone)]
+    ).get(person.id, set())
     return render_template(
         "coordination/enrollment.html",
+        duplicates=[load_enrollee(edition, other) for other in sorted(others)],
         edition=edition,
         person=person,
         modules=[(m, done.get(m.id)) for m in edition.course.modules],
@@ -130,6 +135,26 @@ def resend_link(course_slug: str, edition_slug: str, enrollment_id: int):
     db.session.commit()
     flash(_("Enlace personal reenviado a %(email)s.", email=person.email), "success")
     return _back(edition, person.id)
+
+
+def whatsapp(course_slug: str, edition_slug: str, enrollment_id: int):
+    """Audit, then offer the wa.me link (a page, not a redirect: the site's CSP keeps forms
+    on this site, and the personal link never sits in one of our own URLs)."""
+    edition = load_edition(course_slug, edition_slug)
+    person = load_enrollee(edition, enrollment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if person.erased_at is not None or not person.phone:
+        flash(_("Los datos de esta persona fueron borrados: no hay a quién escribir."), "error")
+        return _back(edition, person.id)
+    services.record(me(), "enrollment.whatsapp", f"enrollment:{person.id}")
+    db.session.commit()
+    return render_template(
+        "coordination/whatsapp.html",
+        edition=edition,
+        person=person,
+        url=contact.whatsapp_url(person),
+    )
 
 
 def set_module(course_slug: str, edition_slug: str, enrollment_id: int, position: int):

@@ -23,11 +23,15 @@ def _list_context(edition: Edition, filters: listing.ListFilters) -> dict:
     total = listing.count(stmt)
     pages = max(1, -(-total // listing.PAGE_SIZE))
     countries = edition.course.countries if me().role != "country" else [me().country]
+    rows = listing.page(stmt, min(filters.page, pages))
     return {
+        "duplicates": listing.likely_duplicates_of(
+            me(), edition, [(row.id, row.name, row.phone) for row in rows]
+        ),
         "edition": edition,
         "course": edition.course,
         "filters": filters,
-        "rows": listing.page(stmt, min(filters.page, pages)),
+        "rows": rows,
         "total": total,
         "pages": pages,
         "current_page": min(filters.page, pages),

@@ -31,6 +31,7 @@ from courses.coordination.services import (
     status_expression,
 )
 from courses.extensions import db
+from courses.participants.merge import likely_duplicates
 from courses.participants.models import ModuleCompletion
 from courses.registration.models import Enrollment
 
@@ -276,3 +277,23 @@ def rows(stmt: Select) -> Select:
 def page(stmt: Select, number: int) -> list:
     """One page of rows of the list."""
     return list(db.session.execute(rows(stmt).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)))
+
+
+def likely_duplicates_of(
+    coordinator: Coordinator, edition: Edition, people: list[tuple[int, str, str | None]]
+) -> dict[int, set[int]]:
+    """{id: ids of likely duplicates} for `people` (id, name, phone), within the scope.
+
+    Only registrations sharing a phone or a name with one of them are compared, so a page of
+    fifty costs the same in an edition of fifty or of a hundred thousand.
+    """
+    if not people:
+        return {}
+    phones = sorted({phone for _id, _name, phone in people if phone})
+    names = sorted({fold_text(" ".join(name.split())) for _id, name, _phone in people if name})
+    nearby = scoped_enrollments(coordinator, edition).where(
+        Enrollment.phone.in_(phones) | fold_sql(Enrollment.name).in_(names)
+    )
+    found = likely_duplicates(nearby)
+    wanted = {id_ for id_, _name, _phone in people}
+    return {id_: others for id_, others in found.items() if id_ in wanted}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlencode
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -120,6 +122,26 @@ def send_personal_link(enrollment: Enrollment, now: datetime, kind: str = "link-
         enrollment_id=enrollment.id,
         **mail_context(enrollment, language),
     )
+
+
+def whatsapp_url(enrollment: Enrollment) -> str:
+    """A wa.me link that opens the coordinator's own WhatsApp with the personal link typed in.
+
+    Nothing is sent by this site: the coordinator's phone sends it, from a number the person
+    may already know.
+    """
+    language = enrollment.locale or "es"
+    context = mail_context(enrollment, language)
+    with force_locale(language):
+        text = _(
+            "Hola, %(name)s. Tu enlace personal del curso «%(course)s» (edición %(edition)s): "
+            "%(link)s — guárdalo, es solo tuyo.",
+            name=enrollment.name,
+            course=context["course_title"],
+            edition=context["edition_label"],
+            link=context["link"],
+        )
+    return f"https://wa.me/{enrollment.phone.lstrip('+')}?{urlencode({'text': text})}"
 
 
 def _tell_old_address(enrollment: Enrollment, old_email: str, now: datetime) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
-from contextlib import nullcontext
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import has_app_context
 from sqlalchemy import select
 
 from courses.coordination.models import AuditEntry
@@ -14,9 +14,9 @@ from courses.extensions import db
 from courses.mail.models import OutboxMessage
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link, token_for
+from tests.coordination.client import context, send, sign_in
 from tests.coordination.helpers import (
     NOW,
-    PASSWORD,
     counts,
     make_coordinator,
     make_course,
@@ -26,36 +26,11 @@ from tests.coordination.helpers import (
 BASE = "/coordinator/pesca-acuicultura/2023"
 
 
-def _context(app):
-    """An application context for direct database work, unless the test already runs in one."""
-    return nullcontext() if has_app_context() else app.app_context()
-
-
-def _csrf(client, url: str) -> str:
-    html = client.get(url).get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
-
-
-def _login(client, email: str) -> None:
-    token = _csrf(client, "/coordinator/login")
-    response = client.post(
-        "/coordinator/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 303
-
-
-def _post(client, url: str, data: dict | None = None):
-    token = _csrf(client, "/coordinator/password")
-    return client.post(url, data={"csrf_token": token, **(data or {})})
-
-
 @pytest.fixture
 def peru(app):
     """An edition with Rosa (Perú) and Ana (Chile), and one coordinator of each role."""
     app.config["FIXED_NOW"] = NOW
-    with _context(app):
+    with context(app):
         edition = make_course()
         rosa = make_enrollment(
             edition,
@@ -80,7 +55,7 @@ def peru(app):
 
 
 def _person(app, enrollment_id: int) -> dict:
-    with _context(app):
+    with context(app):
         person = db.session.get(Enrollment, enrollment_id)
         return {
             key: getattr(person, key)
@@ -89,7 +64,7 @@ def _person(app, enrollment_id: int) -> dict:
 
 
 def _outbox(app) -> list[tuple[str, str, str]]:
-    with _context(app):
+    with context(app):
         return [
             (m.kind, m.recipient, m.body_text)
             for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
@@ -98,11 +73,11 @@ def _outbox(app) -> list[tuple[str, str, str]]:
 
 def test_focal_point_corrects_contact_details_and_the_new_address_gets_the_link(app, client, peru):
     people, ids = peru
-    _login(client, people["PE"])
+    sign_in(client, people["PE"])
     url = f"{BASE}/enrollments/{ids['rosa']}"
     page = client.get(url).get_data(as_text=True)
     assert 'value="rosa@example.org"' in page and "Reenviar el enlace personal" in page
-    response = _post(
+    response = send(
         client,
         url + "/contact",
         {
@@ -120,7 +95,7 @@ def test_focal_point_corrects_contact_details_and_the_new_address_gets_the_link(
         "phone": "+51912345678",
         "organization": "Pescadores de Paita",
     }
-    with _context(app):
+    with context(app):
         salt = db.session.get(Enrollment, ids["rosa"]).token_salt
         link = personal_link(token_for(salt))
         entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
@@ -156,7 +131,7 @@ def test_a_refused_correction_shows_the_reason_beside_the_field_and_changes_noth
     app, client, peru, field, value, message
 ):
     people, ids = peru
-    _login(client, people["admin"])
+    sign_in(client, people["admin"])
     typed = {
         "name": "Rosa Quispe",
         "email": "rosa@example.org",
@@ -164,15 +139,15 @@ def test_a_refused_correction_shows_the_reason_beside_the_field_and_changes_noth
         "organization": "Pescadores de Paita",
     }
     before, person = None, _person(app, ids["rosa"])
-    with _context(app):
+    with context(app):
         before = counts()
-    response = _post(client, f"{BASE}/enrollments/{ids['rosa']}/contact", {**typed, field: value})
+    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/contact", {**typed, field: value})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page and message in page
     assert f'id="{field}" ' in page and 'aria-invalid="true"' in page
     assert _person(app, ids["rosa"]) == person
-    with _context(app):
+    with context(app):
         assert counts() == before
         assert not db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "enrollment.contact")
@@ -181,12 +156,12 @@ def test_a_refused_correction_shows_the_reason_beside_the_field_and_changes_noth
 
 def test_resend_link_mails_the_personal_link_and_is_audited(app, client, peru):
     people, ids = peru
-    _login(client, people["course"])
-    response = _post(client, f"{BASE}/enrollments/{ids['rosa']}/link")
+    sign_in(client, people["course"])
+    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/link")
     assert response.status_code == 303
     [(kind, recipient, body)] = _outbox(app)
     assert (kind, recipient) == ("link-resent", "rosa@example.org")
-    with _context(app):
+    with context(app):
         salt = db.session.get(Enrollment, ids["rosa"]).token_salt
         assert personal_link(token_for(salt)) in body
         assert (
@@ -200,23 +175,23 @@ def test_resend_link_mails_the_personal_link_and_is_audited(app, client, peru):
 @pytest.mark.parametrize("role", ["CL", "other_course"])
 def test_out_of_scope_enrollee_is_404_on_every_page_and_action(app, client, peru, role):
     people, ids = peru
-    _login(client, people[role])
+    sign_in(client, people[role])
     url = f"{BASE}/enrollments/{ids['rosa']}"
-    with _context(app):
+    with context(app):
         before = counts()
     person = _person(app, ids["rosa"])
     assert client.get(url).status_code == 404
     contact = {"name": "X Y", "email": "x@example.org", "phone": "987654321", "organization": "Z"}
-    assert _post(client, url + "/contact", contact).status_code == 404
-    assert _post(client, url + "/link").status_code == 404
+    assert send(client, url + "/contact", contact).status_code == 404
+    assert send(client, url + "/link").status_code == 404
     assert _person(app, ids["rosa"]) == person
-    with _context(app):
+    with context(app):
         assert counts() == before
 
 
 def test_refused_without_csrf_token(app, client, peru):
     people, ids = peru
-    _login(client, people["admin"])
+    sign_in(client, people["admin"])
     url = f"{BASE}/enrollments/{ids['rosa']}"
     assert client.post(url + "/link").status_code == 400
     assert _outbox(app) == []
@@ -228,7 +203,7 @@ def test_refused_without_csrf_token(app, client, peru):
 )
 def test_search_finds_a_phone_typed_in_any_format(app, client, peru, typed):
     people, ids = peru
-    _login(client, people["admin"])
+    sign_in(client, people["admin"])
     page = client.get(f"{BASE}/enrollments", query_string={"q": typed}).get_data(as_text=True)
     assert "Rosa Quispe" in page
     assert "Ana Pérez" not in page
@@ -236,10 +211,43 @@ def test_search_finds_a_phone_typed_in_any_format(app, client, peru, typed):
 
 def test_phone_search_keeps_the_scope(app, client, peru):
     people, ids = peru
-    _login(client, people["CL"])
+    sign_in(client, people["CL"])
     page = client.get(f"{BASE}/enrollments", query_string={"q": "987 654 321"}).get_data(
         as_text=True
     )
     assert "Rosa Quispe" not in page
     page = client.get(f"{BASE}/enrollments", query_string={"q": "912345678"}).get_data(as_text=True)
     assert "Ana Pérez" in page  # +56912345678, typed without the code of Chile
+
+
+def test_whatsapp_offers_a_wa_me_link_with_the_personal_link_and_is_audited(app, client, peru):
+    people, ids = peru
+    sign_in(client, people["PE"])
+    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/whatsapp")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    match = re.search(r'href="(https://wa\.me/[^"]+)"', page)
+    assert match
+    url = urlsplit(html.unescape(match.group(1)))
+    assert url.path == "/51987654321"
+    [text] = parse_qs(url.query)["text"]
+    with context(app):
+        salt = db.session.get(Enrollment, ids["rosa"]).token_salt
+        assert personal_link(token_for(salt)) in text and "Rosa Quispe" in text
+        assert (
+            db.session.scalar(
+                select(AuditEntry.target).where(AuditEntry.action == "enrollment.whatsapp")
+            )
+            == f"enrollment:{ids['rosa']}"
+        )
+    assert _outbox(app) == []  # nothing is sent by the site
+
+
+def test_whatsapp_is_404_outside_the_scope_and_not_audited(app, client, peru):
+    people, ids = peru
+    sign_in(client, people["CL"])
+    assert send(client, f"{BASE}/enrollments/{ids['rosa']}/whatsapp").status_code == 404
+    with context(app):
+        assert not db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "enrollment.whatsapp")
+        )

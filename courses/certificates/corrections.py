@@ -10,8 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from courses.certificates.models import NameCorrection
-from courses.certificates.services import current_certificate, reissue_certificate
+from courses.certificates.services import (
+    CertificateError,
+    clean_name,
+    current_certificate,
+    reissue_certificate,
+)
+from courses.extensions import db
+from courses.registration.models import Enrollment
 
 
 @dataclass(frozen=True)
@@ -48,3 +57,21 @@ def decide_name_correction(
     correction.decided_at = now
     correction.decided_by_id = decided_by_id
     return result
+
+
+def correct_name_now(
+    enrollment: Enrollment, name: str, decided_by_id: int | None, now: datetime
+) -> CorrectionDecision:
+    """A coordinator corrects a certified name: recorded as a request approved at once.
+
+    Raises CertificateError (no certificate, a name the rules refuse, the same name as now).
+    """
+    current = current_certificate(enrollment)
+    if current is not None and clean_name(name) == current.holder_name:
+        raise CertificateError(_("Ese ya es el nombre que aparece en el certificado."))
+    correction = NameCorrection(
+        enrollment_id=enrollment.id, requested_name=clean_name(name), created_at=now
+    )
+    db.session.add(correction)
+    db.session.flush()
+    return decide_name_correction(correction, True, decided_by_id, now)

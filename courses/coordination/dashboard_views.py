@@ -19,7 +19,12 @@ def register(bp: Blueprint) -> None:
 def index():
     editions = services.visible_editions(me())
     country = country_name(me().country) if me().country else ""
-    return render_template("coordination/index.html", editions=editions, country=country)
+    return render_template(
+        "coordination/index.html",
+        editions=editions,
+        country=country,
+        corrections=services.pending_corrections(me()),
+    )
 
 
 def dashboard(course_slug: str, edition_slug: str):

@@ -10,9 +10,12 @@ from flask_babel import gettext as _
 
 from courses import clock
 from courses.catalog.models import Edition
+from courses.certificates.codes import format_code
+from courses.certificates.corrections import correct_name_now
+from courses.certificates.services import CertificateError, current_certificate
 from courses.coordination import listing, services
 from courses.coordination.blueprint import PREFIX, load_edition, load_enrollee, me
-from courses.coordination.forms import ContactForm
+from courses.coordination.forms import ContactForm, NameCorrectionForm
 from courses.extensions import db
 from courses.forms import ActionForm
 from courses.i18n import country_name, current_language
@@ -31,6 +34,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(ENROLLEE + "/contact", view_func=correct_contact, methods=["POST"])
     bp.add_url_rule(ENROLLEE + "/link", view_func=resend_link, methods=["POST"])
     bp.add_url_rule(ENROLLEE + "/whatsapp", view_func=whatsapp, methods=["POST"])
+    bp.add_url_rule(ENROLLEE + "/name", view_func=correct_name, methods=["POST"])
 
 
 def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None = None):
@@ -53,6 +57,10 @@ def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None
         country=country_name(person.country),
         form=ActionForm(),
         contact_form=contact_form,
+        certificate=current_certificate(person),
+        name_form=NameCorrectionForm(
+            formdata=None, prefix="certificate", data={"name": person.name}
+        ),
     )
 
 
@@ -155,6 +163,36 @@ def whatsapp(course_slug: str, edition_slug: str, enrollment_id: int):
         person=person,
         url=contact.whatsapp_url(person),
     )
+
+
+def correct_name(course_slug: str, edition_slug: str, enrollment_id: int):
+    """The coordinator corrects the name on a certificate: a new certificate is issued."""
+    edition = load_edition(course_slug, edition_slug)
+    person = load_enrollee(edition, enrollment_id)
+    form = NameCorrectionForm(prefix="certificate")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        result = correct_name_now(person, form.name.data or "", me().id, clock.now())
+    except CertificateError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back(edition, enrollment_id)
+    services.record(
+        me(),
+        "name_correction.coordinator",
+        f"enrollment:{person.id}",
+        old_name=result.old_name,
+        new_name=result.new_name,
+        old_code=result.old_code,
+        new_code=result.new_code,
+    )
+    db.session.commit()
+    flash(
+        _("Nombre corregido: nuevo certificado %(code)s.", code=format_code(result.new_code)),
+        "success",
+    )
+    return _back(edition, enrollment_id)
 
 
 def set_module(course_slug: str, edition_slug: str, enrollment_id: int, position: int):

@@ -141,3 +141,9 @@ class ContactForm(FlaskForm):
     email = EmailField(_l("Correo electrónico"), render_kw={"autocomplete": "off"})
     phone = TelField(_l("Teléfono"), render_kw={"autocomplete": "off"})
     organization = StringField(_l("Organización"), render_kw={"autocomplete": "off"})
+
+
+class NameCorrectionForm(FlaskForm):
+    """The name on a certificate, corrected by a coordinator (certificates' rules decide)."""
+
+    name = StringField(_l("Nombre en el certificado"), render_kw={"autocomplete": "off"})

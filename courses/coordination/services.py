@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from courses.catalog.models import Course, Edition
-from courses.certificates.models import Certificate
+from courses.certificates.models import Certificate, NameCorrection
 from courses.coordination.models import ROLES, AuditEntry, Coordinator
 from courses.database import utcnow
 from courses.extensions import db
@@ -225,6 +225,24 @@ def scoped_enrollment_ids(coordinator: Coordinator, edition: Edition) -> ColumnE
         .with_only_columns(Enrollment.id, maintain_column_froms=True)
         .scalar_subquery()
     )
+
+
+def pending_corrections(coordinator: Coordinator) -> list[NameCorrection]:
+    """Undecided name correction requests of every edition in scope, oldest first."""
+    stmt = (
+        select(NameCorrection)
+        .join(Enrollment, NameCorrection.enrollment_id == Enrollment.id)
+        .join(Edition, Enrollment.edition_id == Edition.id)
+        .where(NameCorrection.decision.is_(None), Enrollment.erased_at.is_(None))
+        .order_by(NameCorrection.created_at, NameCorrection.id)
+    )
+    if coordinator.role == "course":
+        stmt = stmt.where(Edition.course_id.in_(coordinator.course_ids))
+    elif coordinator.role == "country":
+        stmt = stmt.where(Enrollment.country == coordinator.country)
+    elif coordinator.role != "admin":
+        stmt = stmt.where(false())
+    return list(db.session.scalars(stmt))
 
 
 def find_scoped_enrollment(

@@ -24,6 +24,7 @@ def index():
         editions=editions,
         country=country,
         corrections=services.pending_corrections(me()),
+        manageable=services.manageable_courses(me()),
     )
 
 

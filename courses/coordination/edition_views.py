@@ -2,18 +2,62 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from courses import clock
+from courses.catalog.models import Course
 from courses.coordination import editions, services
 from courses.coordination.blueprint import PREFIX, load_edition, me
-from courses.coordination.forms import EditionForm
+from courses.coordination.forms import EditionForm, NewEditionForm
 from courses.extensions import db
 
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule(PREFIX + "/settings", view_func=edit_edition, methods=["GET", "POST"])
+    bp.add_url_rule("/<course_slug>/editions/new", view_func=new_edition, methods=["GET", "POST"])
+
+
+def new_edition(course_slug: str):
+    course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+    if course is None or not services.can_manage_course(me(), course):
+        abort(404)
+    form = NewEditionForm()
+    if form.validate_on_submit():
+        try:
+            edition = editions.create_edition(
+                course,
+                slug=form.slug.data,
+                opens=form.registration_opens.data,
+                closes=form.registration_closes.data,
+                complete_by=form.complete_by.data,
+                capacity=form.capacity.data,
+            )
+        except editions.EditionError as error:
+            db.session.rollback()
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            services.record(
+                me(),
+                "edition.create",
+                f"edition:{edition.id}",
+                course=course.slug,
+                edition=edition.slug,
+                after=editions.snapshot(edition),
+            )
+            db.session.commit()
+            flash(_("Edición %(slug)s creada.", slug=edition.slug), "success")
+            return redirect(
+                url_for(
+                    "coordination.edit_edition", course_slug=course.slug, edition_slug=edition.slug
+                ),
+                code=303,
+            )
+    return (
+        render_template("coordination/edition_new.html", course=course, form=form),
+        400 if form.errors else 200,
+    )
 
 
 def edit_edition(course_slug: str, edition_slug: str):

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from courses.catalog.models import Edition
+from courses.catalog.loader import SLUG
+from courses.catalog.models import Course, Edition
 from courses.extensions import db
 from courses.registration.models import REGISTERED, Enrollment
 from courses.registration.services import promote_waiting
@@ -63,6 +64,66 @@ def snapshot(edition: Edition) -> dict[str, object]:
     }
 
 
+def _limits(
+    opens: date | None, closes: date, complete_by: date | None, capacity: int, timezone: str
+) -> tuple[datetime | None, datetime, datetime | None]:
+    """The local days as instants (opening, exclusive close, exclusive complete-by), checked."""
+    new_opens = start_of_day(opens, timezone) if opens else None
+    new_closes = end_of_day(closes, timezone)
+    new_complete_by = end_of_day(complete_by, timezone) if complete_by else None
+    if new_opens is not None and new_opens >= new_closes:
+        raise EditionError(
+            "registration_opens", _("La apertura debe ser antes del último día de inscripción.")
+        )
+    if new_complete_by is not None and new_complete_by < new_closes:
+        raise EditionError(
+            "complete_by",
+            _("El último día para completar no puede ser antes del cierre de inscripciones."),
+        )
+    if capacity < 0:
+        raise EditionError("capacity", _("Los cupos deben ser 0 o más."))
+    return new_opens, new_closes, new_complete_by
+
+
+def create_edition(
+    course: Course,
+    *,
+    slug: str,
+    opens: date | None,
+    closes: date,
+    complete_by: date | None,
+    capacity: int,
+) -> Edition:
+    """A new edition of `course`, its days read in the course's time zone (flush only).
+
+    The slug follows the course files' rule (lower-case letters, digits and single dashes) so
+    a course file can name the edition later; EditionError names the field at fault.
+    """
+    slug = (slug or "").strip()
+    if not SLUG.match(slug) or len(slug) > 80:
+        raise EditionError(
+            "slug", _("Usa solo minúsculas, números y guiones, por ejemplo 2027 o 2027-b.")
+        )
+    if db.session.scalar(
+        select(Edition.id).where(Edition.course_id == course.id, Edition.slug == slug)
+    ):
+        raise EditionError("slug", _("Ya existe una edición %(slug)s de este curso.", slug=slug))
+    new_opens, new_closes, new_complete_by = _limits(
+        opens, closes, complete_by, capacity, course.timezone
+    )
+    edition = Edition(
+        course_id=course.id,
+        slug=slug,
+        registration_opens=new_opens,
+        registration_closes=new_closes,
+        complete_by=new_complete_by,
+        capacity=capacity,
+    )
+    db.session.add(edition)
+    db.session.flush()
+    return edition
+
+
 def registered_count(edition: Edition) -> int:
     return (
         db.session.scalar(
@@ -84,21 +145,9 @@ def update_edition(
     now: datetime,
 ) -> EditionChange:
     """Apply new local days and capacity; promote waiting people into any freed places."""
-    timezone = edition.course.timezone
-    new_opens = start_of_day(opens, timezone) if opens else None
-    new_closes = end_of_day(closes, timezone)
-    new_complete_by = end_of_day(complete_by, timezone) if complete_by else None
-    if new_opens is not None and new_opens >= new_closes:
-        raise EditionError(
-            "registration_opens", _("La apertura debe ser antes del último día de inscripción.")
-        )
-    if new_complete_by is not None and new_complete_by < new_closes:
-        raise EditionError(
-            "complete_by",
-            _("El último día para completar no puede ser antes del cierre de inscripciones."),
-        )
-    if capacity < 0:
-        raise EditionError("capacity", _("Los cupos deben ser 0 o más."))
+    new_opens, new_closes, new_complete_by = _limits(
+        opens, closes, complete_by, capacity, edition.course.timezone
+    )
     holding = registered_count(edition)
     if capacity and capacity < holding:
         raise EditionError(

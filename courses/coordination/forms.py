@@ -116,6 +116,16 @@ class EditionForm(FlaskForm):
     )
 
 
+class NewEditionForm(EditionForm):
+    """A new edition: its slug (the name in URLs and course files) and its days."""
+
+    slug = StringField(
+        _l("Nombre corto de la edición (en las direcciones)"),
+        validators=[InputRequired(_l("Escribe el nombre corto, por ejemplo 2027."))],
+        render_kw={"autocomplete": "off"},
+    )
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("Archivo CSV"), validators=[FileRequired(_l("Elige el archivo CSV."))])
 

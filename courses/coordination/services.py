@@ -198,6 +198,22 @@ def can_manage_edition(coordinator: Coordinator, edition: Edition) -> bool:
     )
 
 
+def can_manage_course(coordinator: Coordinator, course: Course) -> bool:
+    """Creating an edition of a course: admins and that course's coordinators."""
+    return coordinator.role == "admin" or (
+        coordinator.role == "course" and course.id in coordinator.course_ids
+    )
+
+
+def manageable_courses(coordinator: Coordinator) -> list[Course]:
+    """The courses whose editions this coordinator may create and change."""
+    if coordinator.role == "admin":
+        return list(db.session.scalars(select(Course).order_by(Course.slug)))
+    if coordinator.role == "course":
+        return list(coordinator.courses)
+    return []
+
+
 def visible_editions(coordinator: Coordinator) -> list[Edition]:
     """The editions a coordinator may open, newest first within each course."""
     stmt = select(Edition).join(Edition.course).order_by(Course.slug, Edition.id.desc())

@@ -9,7 +9,7 @@ from courses.catalog.models import Edition
 from courses.certificates.codes import format_code
 from courses.coordination import exports, listing, services
 from courses.coordination.blueprint import PREFIX, load_edition, me, record_from_get
-from courses.i18n import country_name
+from courses.i18n import country_name, current_language
 
 
 def register(bp: Blueprint) -> None:
@@ -38,6 +38,7 @@ def _list_context(edition: Edition, filters: listing.ListFilters) -> dict:
         "modules_total": len(edition.course.modules),
         "status_labels": services.status_labels(),
         "countries": [(code, country_name(code)) for code in countries],
+        "separators": exports.csv_separators(countries, current_language()),
         "format_code": format_code,
         "tz": edition.course.timezone,
     }

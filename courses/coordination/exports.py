@@ -1,7 +1,9 @@
 """Enrollee exports that open correctly in Excel and LibreOffice, streamed row by row.
 
 The rows come from the same query as the list (same scope, filters and order) and are read in
-batches, so an export of 100,000 enrollees never holds them all in memory.
+batches, so an export of 100,000 enrollees never holds them all in memory. Both files have the
+same columns: ids and counts are numbers, every time is local to the course and its header
+names the zone, and each module has a column with the day it was completed.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import xlsxwriter
+from babel.lists import format_list
+from babel.numbers import get_decimal_symbol
 from flask_babel import gettext as _
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 
 from courses.catalog.models import Edition
 from courses.certificates.codes import format_code
-from courses.coordination import xlsx
 from courses.coordination.listing import rows
 from courses.coordination.services import status_labels
 from courses.extensions import db
-from courses.i18n import country_name, current_language
+from courses.i18n import country_name, current_language, localized, timezone_label
+from courses.participants.models import ModuleCompletion
+from courses.registration.models import Enrollment
 
 BATCH = 5000
 CHUNK = 64 * 1024
@@ -32,26 +38,11 @@ _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 #: A plain number (a phone such as +56912345678, a negative amount) cannot run anything.
 _PURE_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
-#: Column widths in characters, in the order of `headers()`.
-WIDTHS = (8, 30, 32, 16, 8, 16, 30, 18, 10, 10, 18, 14, 18)
-
-
-def headers() -> list[str]:
-    return [
-        _("ID"),
-        _("Nombre"),
-        _("Correo electrónico"),
-        _("Teléfono"),
-        _("Código de país"),
-        _("País"),
-        _("Organización"),
-        _("Inscripción"),
-        _("Correo confirmado"),
-        _("Módulos completados"),
-        _("Completó el"),
-        _("Código de certificado"),
-        _("Estado"),
-    ]
+#: Column widths in characters, in the order of `headers()`, before the module columns.
+WIDTHS = (8, 30, 32, 16, 8, 16, 30, 18, 10, 10, 10, 18, 14, 18)
+MODULE_WIDTH = 18
+#: Columns that hold numbers (id, modules completed, modules in total).
+_NUMBER_COLUMNS = (0, 9, 10)
 
 
 def neutralise(value: str) -> str:
@@ -65,13 +56,45 @@ class RowFormatter:
     """Turns a database row into the values of one export line (text, or local datetimes)."""
 
     def __init__(self, edition: Edition) -> None:
-        self.tz = ZoneInfo(edition.course.timezone)
-        self.sheet_title = f"{edition.course.slug[:20]} {edition.slug[:10]}"
-        self.total = len(edition.course.modules)
+        timezone = edition.course.timezone
+        self.tz = ZoneInfo(timezone)
+        self.sheet_title = re.sub(
+            r"[\[\]:*?/\\]", "-", f"{edition.course.slug[:20]} {edition.slug[:10]}"
+        )
+        self.modules = [(m.id, m.position, m.title) for m in edition.course.modules]
+        self.total = len(self.modules)
         self.language = current_language()
+        self.zone = timezone_label(timezone, self.language)
         self.labels = status_labels()
         self.yes, self.no = _("sí"), _("no")
         self._countries: dict[str, str] = {}
+
+    def headers(self) -> list[str]:
+        zone = self.zone
+        return [
+            _("ID"),
+            _("Nombre"),
+            _("Correo electrónico"),
+            _("Teléfono"),
+            _("Código de país"),
+            _("País"),
+            _("Organización"),
+            _("Inscripción (%(zone)s)", zone=zone),
+            _("Correo confirmado"),
+            _("Módulos completados"),
+            _("Módulos en total"),
+            _("Completó el (%(zone)s)", zone=zone),
+            _("Código de certificado"),
+            _("Estado"),
+        ] + [
+            _(
+                "Módulo %(n)s: %(title)s (completado el, %(zone)s)",
+                n=position,
+                title=localized(title, self.language),
+                zone=zone,
+            )
+            for _id, position, title in self.modules
+        ]
 
     def local(self, instant: datetime | None) -> datetime | None:
         """Naive local time in the course's zone: what a spreadsheet shows as a date."""
@@ -84,12 +107,16 @@ class RowFormatter:
             self._countries[code] = country_name(code, self.language)
         return self._countries[code]
 
+    def text_time(self, instant: datetime | None) -> str:
+        local = self.local(instant)
+        return local.strftime("%Y-%m-%d %H:%M") if local is not None else ""
+
     def csv_values(self, row) -> list[str]:
         """The line as text. Only the four columns people type (name, e-mail, phone,
         organisation) can start like a formula; the others are ours and need no check."""
         # Unpacked once: reading twelve attributes by name is a third of an export's time.
         (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
-         completed_at, code, status) = row  # fmt: skip
+         completed_at, code, status, *modules) = row  # fmt: skip
         return [
             str(id_),
             neutralise(name or ""),
@@ -100,21 +127,20 @@ class RowFormatter:
             neutralise(organization or ""),
             self.text_time(created_at),
             self.yes if confirmed_at else self.no,
-            f"{done}/{self.total}",
+            str(done),
+            str(self.total),
             self.text_time(completed_at),
             format_code(code) if code else "",
             self.labels.get(status, status),
+            *(self.text_time(day) for day in modules),
         ]
 
-    def text_time(self, instant: datetime | None) -> str:
-        local = self.local(instant)
-        return local.strftime("%Y-%m-%d %H:%M") if local is not None else ""
-
     def values(self, row) -> list[object]:
+        """The line for the spreadsheet: numbers, local datetimes and text (never formulas)."""
         (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
-         completed_at, code, status) = row  # fmt: skip
+         completed_at, code, status, *modules) = row  # fmt: skip
         return [
-            str(id_),
+            id_,
             name,
             email,
             phone,
@@ -123,16 +149,44 @@ class RowFormatter:
             organization,
             self.local(created_at),
             self.yes if confirmed_at else self.no,
-            f"{done}/{self.total}",
+            done,
+            self.total,
             self.local(completed_at),
             format_code(code) if code else "",
             self.labels.get(status, status),
+            *(self.local(day) for day in modules),
         ]
 
 
-def iter_rows(stmt: Select) -> Iterator:
+def csv_separators(countries: list[str], language: str) -> dict[str, str]:
+    """{"comma": "Perú y México", "semicolon": "Chile y Colombia"}: the countries whose Excel
+    expects each separator. Where the decimal mark is a comma, Excel splits on semicolons."""
+    found: dict[str, list[str]] = {"comma": [], "semicolon": []}
+    for code in countries:
+        decimal = get_decimal_symbol(f"es_{code}")
+        found["semicolon" if decimal == "," else "comma"].append(country_name(code, language))
+    return {
+        key: format_list(names, locale=language) if names else "" for key, names in found.items()
+    }
+
+
+def export_rows(stmt: Select, formatter: RowFormatter) -> Select:
+    """The list's columns plus, per module, the instant it was completed (or NULL)."""
+    module_columns = [
+        select(ModuleCompletion.completed_at)
+        .where(ModuleCompletion.enrollment_id == Enrollment.id, ModuleCompletion.module_id == id_)
+        .scalar_subquery()
+        .label(f"module_{position}")
+        for id_, position, _title in formatter.modules
+    ]
+    return rows(stmt).add_columns(*module_columns)
+
+
+def iter_rows(stmt: Select, formatter: RowFormatter) -> Iterator:
     """The export's rows, fetched from the database in batches."""
-    result = db.session.execute(rows(stmt).execution_options(yield_per=BATCH, stream_results=True))
+    result = db.session.execute(
+        export_rows(stmt, formatter).execution_options(yield_per=BATCH, stream_results=True)
+    )
     try:
         yield from result
     finally:
@@ -148,8 +202,8 @@ def csv_chunks(stmt: Select, formatter: RowFormatter, delimiter: str = ",") -> I
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(headers())
-    for row in iter_rows(stmt):
+    writer.writerow(formatter.headers())
+    for row in iter_rows(stmt, formatter):
         writer.writerow(formatter.csv_values(row))
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
@@ -159,15 +213,44 @@ def csv_chunks(stmt: Select, formatter: RowFormatter, delimiter: str = ",") -> I
 
 
 def write_xlsx(stmt: Select, formatter: RowFormatter, target) -> None:
-    """Write the XLSX file to the binary file `target`, rows read in batches, never all held."""
-    xlsx.write(
+    """Write the XLSX file to the binary file `target`, row by row, never all held.
+
+    XlsxWriter in constant_memory mode flushes each row as it is written; conversions of text
+    into formulas, numbers or links are off, so typed text always stays text.
+    """
+    workbook = xlsxwriter.Workbook(
         target,
-        sheet_title=formatter.sheet_title,
-        header=headers(),
-        rows=(formatter.values(row) for row in iter_rows(stmt)),
-        widths=WIDTHS,
-        date_format=DATE_FORMAT,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "default_date_format": DATE_FORMAT,
+            "tmpdir": tempfile.gettempdir(),
+        },
     )
+    sheet = workbook.add_worksheet(formatter.sheet_title[:31])
+    header = formatter.headers()
+    bold = workbook.add_format({"bold": True})
+    for column, width in enumerate(WIDTHS):
+        sheet.set_column(column, column, width)
+    if len(header) > len(WIDTHS):
+        sheet.set_column(len(WIDTHS), len(header) - 1, MODULE_WIDTH)
+    sheet.write_row(0, 0, header, bold)
+    sheet.freeze_panes(1, 0)
+    last = 0
+    for last, row in enumerate(iter_rows(stmt, formatter), start=1):
+        for column, value in enumerate(formatter.values(row)):
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                sheet.write_string(last, column, value)  # phones and codes stay text
+            elif isinstance(value, datetime):
+                sheet.write_datetime(last, column, value)
+            else:
+                sheet.write_number(last, column, value)
+    sheet.autofilter(0, 0, max(last, 1), len(header) - 1)
+    workbook.close()
 
 
 def spooled_xlsx(stmt: Select, formatter: RowFormatter):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
+from openpyxl.utils.escape import unescape
 
 from courses.coordination.exports import neutralise
 from courses.extensions import db
@@ -34,13 +35,14 @@ HEADER = [
     "Código de país",
     "País",
     "Organización",
-    "Inscripción",
+    "Inscripción (hora de Chile)",
     "Correo confirmado",
     "Módulos completados",
-    "Completó el",
+    "Módulos en total",
+    "Completó el (hora de Chile)",
     "Código de certificado",
     "Estado",
-]
+] + [f"Módulo {n}: Módulo {n} (completado el, hora de Chile)" for n in range(1, 7)]
 FORMULAS = ['=HYPERLINK("http://evil")', "+SUM(1)", "-2+3", "@cmd", "\tTab", "\rCR"]
 
 
@@ -98,7 +100,9 @@ def test_csv_export_is_excel_ready_and_neutralises_formulas(edition, client):
         "Caleta «Los Ángeles»",
         "2023-07-09 11:00",
     ]
-    assert jose[8:] == ["sí", "6/6", "2023-07-10 11:00", "ABCDE-23456", "Con certificado"]
+    assert jose[8:14] == ["sí", "6", "6", "2023-07-10 11:00", "ABCDE-23456", "Con certificado"]
+    assert jose[14:] == ["2023-07-10 11:00"] * 6  # the day each module was completed
+    assert rows[2][9:11] == ["0", "6"] and rows[2][14:] == [""] * 6
     organisations = {row[1]: row[6] for row in rows[1:]}
     for number, text in enumerate(FORMULAS):
         assert organisations[f"Persona {number}"] == "'" + text
@@ -134,25 +138,34 @@ def test_xlsx_export_has_text_and_dates_never_formulas(edition, client):
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
     sheet = book.active
     assert sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["B"].width == 30
+    assert 30 <= sheet.column_dimensions["B"].width < 31  # Excel adds its own padding
     rows = list(sheet.iter_rows(values_only=True))
+    assert sheet.auto_filter.ref == f"A1:T{len(rows)}"
     assert list(rows[0]) == HEADER
     jose = rows[1]
+    assert isinstance(jose[0], int) and jose[0] >= 1  # ids are numbers, not text
     assert jose[1] == "José Núñez Ñuble"
     assert jose[3] == "+56912345678"
     assert jose[7] == datetime(2023, 7, 9, 11, 0)
-    assert jose[10] == datetime(2023, 7, 10, 11, 0)
-    assert jose[11] == "ABCDE-23456"
+    assert jose[9:11] == (6, 6)  # completed, in total: numbers a filter can compare
+    assert jose[11] == datetime(2023, 7, 10, 11, 0)
+    assert jose[12] == "ABCDE-23456"
+    assert jose[14:] == (datetime(2023, 7, 10, 11, 0),) * 6
+    assert rows[2][9:11] == (0, 6)
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             assert cell.data_type in ("s", "d", "n"), (cell.coordinate, cell.data_type)
             assert cell.data_type != "f"
-            if cell.value is not None and cell.data_type == "n":
-                assert cell.is_date
+            if cell.value is not None and cell.data_type == "n" and cell.column not in (1, 10, 11):
+                assert cell.is_date, cell.coordinate
+            if cell.column == 4:  # phones stay text, "+" and all
+                assert cell.data_type == "s", cell.coordinate
     organisations = {row[1]: row[6] for row in rows[1:]}
     for number, text in enumerate(FORMULAS):
-        # In XLSX a text cell cannot run, so the value is kept exactly as typed.
-        assert organisations[f"Persona {number}"] == text, number
+        # In XLSX a text cell cannot run, so the value is kept exactly as typed. A carriage
+        # return is written as the standard "_x000D_" escape, which Excel decodes but
+        # openpyxl leaves as is in inline strings.
+        assert unescape(organisations[f"Persona {number}"]) == text, number
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
         xml = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in xml and "<f " not in xml
@@ -228,3 +241,10 @@ def test_libreoffice_reads_the_xlsx_export_with_text_dates_and_no_formulas(
     assert by_name["José Núñez Ñuble"][3] == "+56912345678"
     assert by_name["José Núñez Ñuble"][7].startswith("2023-07-09 11:00")
     assert by_name["Persona 0"][6] == FORMULAS[0]
+
+
+def test_csv_links_name_the_countries_whose_excel_uses_each_separator(edition, client):
+    login(client, make_coordinator("admin"))
+    page = client.get(BASE).get_data(as_text=True)
+    assert "CSV (Excel en México y Perú: coma)" in page
+    assert "CSV (Excel en Chile y Colombia: punto y coma)" in page

@@ -181,7 +181,7 @@ def certificates_zip(course_slug: str, edition_slug: str):
         select(Certificate)
         .where(
             Certificate.enrollment_id.in_(services.scoped_enrollment_ids(me(), edition)),
-            services.current_certificate_clause(),
+            Certificate.is_valid,
         )
         .order_by(Certificate.id)
         .execution_options(yield_per=100)

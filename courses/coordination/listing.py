@@ -26,7 +26,6 @@ from courses.certificates.models import Certificate
 from courses.coordination.models import Coordinator
 from courses.coordination.services import (
     STATUSES,
-    current_certificate_clause,
     scoped_enrollments,
     status_expression,
 )
@@ -248,7 +247,7 @@ def modules_done_column() -> ColumnElement[int]:
 def certificate_code_column() -> ColumnElement[str | None]:
     return (
         select(Certificate.code)
-        .where(Certificate.enrollment_id == Enrollment.id, current_certificate_clause())
+        .where(Certificate.enrollment_id == Enrollment.id, Certificate.is_valid)
         .order_by(Certificate.generation.desc())
         .limit(1)
         .scalar_subquery()

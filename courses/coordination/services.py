@@ -272,16 +272,9 @@ def find_scoped_enrollment(
 # --- enrollee states ---------------------------------------------------------------------
 
 
-def current_certificate_clause() -> ColumnElement[bool]:
-    """A certificate that is still valid: neither revoked nor replaced by a reissue."""
-    return (Certificate.revoked_at.is_(None)) & (Certificate.superseded_by_id.is_(None))
-
-
 def status_expression() -> ColumnElement[str]:
     """The enrollee's state as SQL, so filters, counts and exports agree with the list."""
-    certified = exists().where(
-        Certificate.enrollment_id == Enrollment.id, current_certificate_clause()
-    )
+    certified = exists().where(Certificate.enrollment_id == Enrollment.id, Certificate.is_valid)
     started = exists().where(ModuleCompletion.enrollment_id == Enrollment.id)
     return case(
         (Enrollment.status == WAITING, "waiting"),

@@ -15,6 +15,7 @@ from courses.coordination.forms import CoordinatorForm
 from courses.coordination.models import Coordinator
 from courses.extensions import db
 from courses.forms import ActionForm
+from courses.i18n import country_name
 
 
 def register(bp: Blueprint) -> None:
@@ -59,7 +60,12 @@ def accounts():
     people = db.session.scalars(select(Coordinator).order_by(Coordinator.email)).all()
     return (
         render_template(
-            "coordination/accounts.html", form=form, people=people, action_form=ActionForm()
+            "coordination/accounts.html",
+            form=form,
+            people=people,
+            action_form=ActionForm(),
+            roles=services.role_labels(),
+            country_names={p.country: country_name(p.country) for p in people if p.country},
         ),
         400 if form.errors else 200,
     )

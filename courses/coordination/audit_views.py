@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
 
-from courses.coordination.blueprint import require_admin
-from courses.coordination.models import AuditEntry
-from courses.extensions import db
-
-AUDIT_PAGE_SIZE = 100
+from courses.coordination import audit as log
+from courses.coordination.blueprint import me, require_admin
+from courses.i18n import format_moment, timezone_label
 
 
 def register(bp: Blueprint) -> None:
@@ -18,21 +17,23 @@ def register(bp: Blueprint) -> None:
 
 def audit():
     require_admin()
-    try:
-        page = max(1, int(request.args.get("page") or 1))
-    except ValueError:
-        page = 1
-    action = (request.args.get("action") or "").strip()[:60]
-    stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
-    entries = list(
-        db.session.scalars(stmt.limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE))
-    )
+    filters = log.AuditFilters.from_args(request.args)
+    timezone = log.zone_for(me())
+    entries, has_more = log.page(filters, timezone)
     return render_template(
         "coordination/audit.html",
-        entries=entries[:AUDIT_PAGE_SIZE],
-        has_more=len(entries) > AUDIT_PAGE_SIZE,
-        page=page,
-        action=action,
+        rows=[
+            (
+                entry,
+                text,
+                format_moment(entry.at, timezone),
+                # Readable details: names as written, never \\u escapes.
+                json.dumps(entry.details or {}, ensure_ascii=False, sort_keys=True),
+            )
+            for entry, text in log.described(entries)
+        ],
+        has_more=has_more,
+        filters=filters,
+        kinds=log.kind_labels(),
+        zone=timezone_label(timezone),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from courses.coordination import services
 from courses.coordination.models import Coordinator
 from courses.database import writing
 from courses.extensions import db, login_manager
-from courses.i18n import format_moment
+from courses.i18n import format_moment, localized
 from courses.registration.models import Enrollment
 
 #: The URL of one edition's pages, below the blueprint's /coordinator.
@@ -31,6 +32,7 @@ def create_blueprint() -> Blueprint:
     bp = Blueprint("coordination", __name__, url_prefix="/coordinator")
     bp.before_request(require_login)
     bp.add_app_template_filter(moment_filter, "coordination_moment")
+    bp.add_app_template_global(edition_name, "edition_name")
     return bp
 
 
@@ -46,6 +48,15 @@ def require_login():
 def moment_filter(instant: datetime | None, timezone: str) -> str:
     """A date and time in the course's zone for lists ("21 jul 2023, 14:05")."""
     return format_moment(instant, timezone) if instant else ""
+
+
+def edition_name(edition: Edition) -> str:
+    """How coordinators name an edition: the course's title and the edition, not slugs."""
+    return _(
+        "%(course)s · edición %(edition)s",
+        course=localized(edition.course.title),
+        edition=edition.slug,
+    )
 
 
 def me() -> Coordinator:

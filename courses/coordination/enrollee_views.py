@@ -57,6 +57,7 @@ def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None
         country=country_name(person.country),
         form=ActionForm(),
         contact_form=contact_form,
+        sources=services.source_labels(),
         certificate=current_certificate(person),
         name_form=NameCorrectionForm(
             formdata=None, prefix="certificate", data={"name": person.name}

@@ -79,8 +79,8 @@ class CoordinatorForm(FlaskForm):
     role = SelectField(
         _l("Rol"),
         choices=[
-            SelectChoice("country", _l("País (punto focal)")),
-            SelectChoice("course", _l("Curso")),
+            SelectChoice("country", _l("Punto focal de país")),
+            SelectChoice("course", _l("Coordinación de curso")),
             SelectChoice("admin", _l("Administración")),
         ],
     )

@@ -302,3 +302,22 @@ def status_labels() -> dict[str, str]:
         "certified": _("Con certificado"),
         "waiting": _("Lista de espera"),
     }
+
+
+def role_labels() -> dict[str, str]:
+    """The roles as coordinators call them."""
+    return {
+        "admin": _("Administración"),
+        "course": _("Coordinación de curso"),
+        "country": _("Punto focal de país"),
+    }
+
+
+def source_labels() -> dict[str, str]:
+    """Who recorded a completed module, in words."""
+    return {
+        "self": _("lo marcó la persona"),
+        "quiz": _("aprobó el cuestionario"),
+        "coordinator": _("lo marcó la coordinación"),
+        "import": _("importado"),
+    }

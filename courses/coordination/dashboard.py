@@ -129,6 +129,9 @@ def day_chart(title: str, days: list[tuple[date, int]]) -> Markup:
         parts.append(
             f'<text x="{left}" y="{height - 8}" font-size="14" fill="{TEXT}">'
             f"{days[0][0].isoformat()}</text>"
+        )
+    if len(days) > 1:  # one day needs one label, not "2026-12-01 … 2026-12-01"
+        parts.append(
             f'<text x="{WIDTH - 10}" y="{height - 8}" text-anchor="end" font-size="14" '
             f'fill="{TEXT}">{days[-1][0].isoformat()}</text>'
         )

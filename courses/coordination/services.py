@@ -13,7 +13,7 @@ from typing import Any
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, exists, false, select
+from sqlalchemy import Select, case, exists, false, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -259,6 +259,16 @@ def pending_corrections(coordinator: Coordinator) -> list[NameCorrection]:
     elif coordinator.role != "admin":
         stmt = stmt.where(false())
     return list(db.session.scalars(stmt))
+
+
+def db_rows(stmt: Select) -> list:
+    """The rows of a select (tuples), for views that must not run SQL themselves."""
+    return list(db.session.execute(stmt))
+
+
+def count_rows(stmt: Select) -> int:
+    """How many rows a select matches."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def find_scoped_enrollment(

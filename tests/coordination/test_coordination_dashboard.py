@@ -1,0 +1,101 @@
+"""The dashboard's numbers on a seeded edition: cumulative funnel, rate, seats, deadlines, the
+people who stopped (and their CSV), and the same numbers on the home page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+
+from courses.extensions import db
+from courses.participants.models import ModuleCompletion
+from courses.registration.models import Enrollment
+from tests.coordination.client import context, sign_in
+from tests.coordination.helpers import (
+    NOW,
+    complete,
+    make_certificate,
+    make_coordinator,
+    make_course,
+    make_enrollment,
+)
+
+BASE = "/coordinator/pesca-acuicultura/2023"
+
+
+@pytest.fixture
+def seeded(app):
+    """Peru: 1 registered only, 2 opened the link, 1 started, 1 certified; Chile: 1 waiting."""
+    app.config["FIXED_NOW"] = NOW
+    with context(app):
+        edition = make_course(modules=2, capacity=10)
+        old = NOW - timedelta(days=20)
+        quiet = make_enrollment(edition, "Quieta Pérez", country="PE", seat=1, created_at=old)
+        make_enrollment(edition, "Abrió Uno", country="PE", seat=2, confirmed=True)
+        make_enrollment(edition, "Abrió Dos", country="PE", seat=3, confirmed=True)
+        started = make_enrollment(edition, "Empezó", country="PE", seat=4, created_at=old)
+        complete(started, 1)
+        done = make_enrollment(edition, "Terminó", country="PE", seat=5, confirmed=True)
+        complete(done, 1, 2)
+        make_certificate(done)
+        make_enrollment(edition, "Espera", country="CL", waiting=True)
+        # Started 20 days ago and nothing since: also on the quiet list.
+        db.session.query(ModuleCompletion).filter_by(enrollment_id=started.id).update(
+            {"completed_at": old}
+        )
+        people = {
+            "admin": make_coordinator("admin").email,
+            "PE": make_coordinator("country", country="PE").email,
+        }
+        db.session.commit()
+        return people, {"quiet": quiet.id, "started": started.id}
+
+
+def _cells(page: str, header: str) -> list[str]:
+    row = re.search(rf"<th scope=\"row\">{header}</th>(.*?)</tr>", page, re.S)
+    assert row, header
+    return re.findall(r"<td>(.*?)</td>", row.group(1))
+
+
+def test_funnel_is_cumulative_and_the_numbers_add_up(app, client, seeded):
+    people, ids = seeded
+    sign_in(client, people["admin"])
+    page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
+    # registered → opened the link → started → completed → certificate
+    assert _cells(page, "Perú") == ["5", "4", "2", "1", "1"]  # starting implies opening
+    assert _cells(page, "Chile") == ["1", "0", "0", "0", "0"]
+    assert _cells(page, "Total") == ["6", "4", "2", "1", "1"]
+    # 1 completed of the 5 with a place (the waiting list is not counted).
+    assert "completaron el 20" in page
+    assert "5 de 10 ocupados; 5 libres" in page
+    assert "Lista de espera</dt><dd>1</dd>" in page
+    # Registration closes 11 days after NOW; complete_by is 60 days after.
+    assert "faltan 11 días" in page and "faltan 60 días" in page
+    assert "(hora de Chile)" in page
+    assert "2 personas sin actividad en 14 días" in page
+    assert "Quieta Pérez" in page and "Empezó</a>" in page
+
+
+def test_quiet_list_csv_and_scope(app, client, seeded):
+    people, ids = seeded
+    sign_in(client, people["PE"])
+    response = client.get(f"{BASE}/inactive.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert rows[0][:4] == ["ID", "Nombre", "Correo electrónico", "Teléfono"]
+    assert rows[0][-1] == "Última actividad (hora de Chile)"
+    assert [int(row[0]) for row in rows[1:]] == [ids["quiet"], ids["started"]]
+    page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
+    assert "Chile</th>" not in page  # a focal point counts only their country
+    with context(app):
+        assert db.session.get(Enrollment, ids["quiet"]) is not None
+
+
+def test_home_page_shows_the_numbers_per_edition(app, client, seeded):
+    people, _ids = seeded
+    sign_in(client, people["PE"])
+    page = client.get("/coordinator/").get_data(as_text=True)
+    assert re.search(r"<td>5</td><td>2</td>\s*<td>1 \(20\s?%\)</td>", page), page

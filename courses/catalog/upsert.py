@@ -63,6 +63,8 @@ def load_courses(specs: list[CourseSpec]) -> list[LoadResult]:
                 "completion": spec.completion,
                 "pass_mark": spec.pass_mark,
                 "countries": spec.countries,
+                "contacts": spec.contacts,
+                "questions": spec.questions,
             },
         )
         changed |= _load_modules(course, spec, problems)

@@ -8,8 +8,10 @@ from datetime import datetime
 from urllib.parse import parse_qs, quote, urlsplit
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from courses.catalog.models import Module
+from courses.catalog.contacts import Contact, all_contacts
+from courses.catalog.models import Course, Module
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.certificates.services import (
@@ -18,7 +20,8 @@ from courses.certificates.services import (
     pending_name_correction,
     verify_url,
 )
-from courses.i18n import format_day, format_deadline, localized, timezone_label
+from courses.extensions import db
+from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
 from courses.participants.services import (
     completion_rule,
     completions,
@@ -211,3 +214,14 @@ def module_context(
         "previous": module.position - 1 if module.position - 1 in positions else None,
         "next": module.position + 1 if module.position + 1 in positions else None,
     }
+
+
+def lost_countries(language: str) -> list[tuple[str, str]]:
+    """(code, name) of every country any course offers, by name: the phone's country."""
+    codes = {code for course in db.session.scalars(select(Course)) for code in course.countries}
+    return sorted(((code, country_name(code, language)) for code in codes), key=lambda c: c[1])
+
+
+def lost_contacts(language: str, country: str | None) -> list[Contact]:
+    """Whom to write to when the links do not arrive: that country's people, else everyone."""
+    return all_contacts(language, country) or all_contacts(language)

@@ -211,21 +211,39 @@ def quiz(token: str, number: int):
 
 @bp.route("/my/lost", methods=["GET", "POST"])
 @limiter.limit(limits.LOST_LINK_PER_CLIENT, methods=["POST"])
-@limiter.limit(limits.LOST_LINK_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
+@limiter.limit(limits.LOST_LINK_PER_EMAIL, key_func=limits.form_contact_key, methods=["POST"])
 def lost():
+    """Send the personal links again, found by e-mail or by phone; the same answer for all."""
+    language = current_language()
     form = LostLinkForm()
+    form.offer_countries(pages.lost_countries(language))
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("participants/lost.html", form=form), 400
-        services.resend_links(form.email.data, clock.now(), current_language())
+            return _lost_page(form, language), 400
+        if form.email.data:
+            services.resend_links(form.email.data, clock.now(), language)
+        else:
+            services.resend_links_by_phone(form.e164(), clock.now(), language)
         db.session.commit()
-        # The same answer whether or not the address is registered: nothing to learn here.
+        # The same answer whether or not anyone matched: nothing to learn here.
         flash(
             _(
-                "Si ese correo está inscrito en algún curso, te enviamos ahora un mensaje con "
-                "tus enlaces personales. Revisa también la carpeta de spam."
+                "Si ese correo o ese teléfono está inscrito en algún curso, te enviamos ahora "
+                "un mensaje con tus enlaces personales al correo de tu inscripción. Revisa "
+                "también la carpeta de spam. Si no llega, escribe a una de las personas de "
+                "contacto de abajo."
             ),
             "success",
         )
-        return redirect(url_for(".lost"), code=303)
-    return render_template("participants/lost.html", form=form)
+        country = form.country.data if not form.email.data else ""
+        return redirect(url_for(".lost", country=country or None), code=303)
+    if request.args.get("country"):
+        form.country.data = request.args["country"].upper()[:2]
+    return _lost_page(form, language)
+
+
+def _lost_page(form: LostLinkForm, language: str) -> str:
+    country = form.country.data or None
+    return render_template(
+        "participants/lost.html", form=form, contacts=pages.lost_contacts(language, country)
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
 from courses.catalog.services import registration_state
 from courses.extensions import db
@@ -92,7 +93,8 @@ def register(
     nothing has been added to the session.
     """
     check_open(edition, now, language)
-    clean = rules.clean(applicant, edition.course.countries, language)
+    course = edition.course
+    clean = rules.clean(applicant, course.countries, language, course.questions or [])
     existing = _existing(edition, clean.email_key)
     if existing is not None:
         return _already_registered(existing, language, now)
@@ -107,6 +109,7 @@ def register(
             phone=clean.phone,
             country=clean.country,
             organization=clean.organization,
+            answers=clean.answers,
             status=status,
             seat=seat,
             locale=language,
@@ -234,4 +237,5 @@ def mail_context(enrollment: Enrollment, language: str) -> dict:
         "channel_url": course.channel_url,
         "waiting": enrollment.status == WAITING,
         "link": tokens.personal_link(enrollment_token(enrollment)),
+        "contacts": course_contacts(course, language, enrollment.country),
     }

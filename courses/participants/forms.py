@@ -12,10 +12,6 @@ from courses.i18n import localized
 from courses.registration.rules import clean_phone
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 class NameForm(FlaskForm):
     name = StringField(
         _l("Tu nombre como debe aparecer en el certificado"),

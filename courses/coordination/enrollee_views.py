@@ -13,6 +13,7 @@ from courses.forms import ActionForm
 from courses.i18n import country_name
 from courses.participants import services as participants
 from courses.participants.services import CompletionRefused
+from courses.registration import withdrawal
 
 ENROLLEE = PREFIX + "/enrollments/<int:enrollment_id>"
 
@@ -20,6 +21,7 @@ ENROLLEE = PREFIX + "/enrollments/<int:enrollment_id>"
 def register(bp: Blueprint) -> None:
     bp.add_url_rule(ENROLLEE, view_func=enrollment)
     bp.add_url_rule(ENROLLEE + "/modules/<int:position>", view_func=set_module, methods=["POST"])
+    bp.add_url_rule(ENROLLEE + "/undo-withdrawal", view_func=undo_withdrawal, methods=["POST"])
 
 
 def enrollment(course_slug: str, edition_slug: str, enrollment_id: int):
@@ -68,6 +70,32 @@ def set_module(course_slug: str, edition_slug: str, enrollment_id: int, position
         )
         db.session.commit()
         flash(_("Módulo %(n)s actualizado.", n=position), "success")
+    return redirect(
+        url_for(
+            "coordination.enrollment",
+            course_slug=course_slug,
+            edition_slug=edition_slug,
+            enrollment_id=enrollment_id,
+        ),
+        code=303,
+    )
+
+
+def undo_withdrawal(course_slug: str, edition_slug: str, enrollment_id: int):
+    """Give a person who left the edition their place back, while a seat is free."""
+    edition = load_edition(course_slug, edition_slug)
+    person = load_enrollee(edition, enrollment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        withdrawal.undo_withdrawal(person, clock.now())
+    except withdrawal.WithdrawalRefused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    else:
+        services.record(me(), "enrollment.undo_withdrawal", f"enrollment:{person.id}")
+        db.session.commit()
+        flash(_("Listo: la persona vuelve a estar inscrita."), "success")
     return redirect(
         url_for(
             "coordination.enrollment",

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from courses.catalog.contacts import Contact, all_contacts
+from courses.catalog.contacts import Contact, all_contacts, course_contacts
 from courses.catalog.models import Course, Module
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
@@ -31,6 +31,7 @@ from courses.participants.services import (
 )
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link
+from courses.registration.withdrawal import waiting_position
 
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
@@ -137,6 +138,8 @@ def whatsapp_link(enrollment: Enrollment, token: str, language: str) -> str:
 
 def status_text(enrollment: Enrollment, done: int, total: int, certified: bool) -> str:
     """Where the person stands, in words: waiting list, registered, in progress, completed."""
+    if enrollment.is_withdrawn:
+        return _("Dejaste esta edición")
     if enrollment.is_waiting:
         return _("En lista de espera")
     if certified:
@@ -177,6 +180,14 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
         "certificate": certificate_block(cert, course.timezone),
         "pending_name": pending.requested_name if pending else None,
         "whatsapp_link": whatsapp_link(enrollment, token, language),
+        "withdrawn": enrollment.is_withdrawn,
+        "withdrawn_on": (
+            format_day(enrollment.withdrawn_at, course.timezone, language)
+            if enrollment.withdrawn_at
+            else None
+        ),
+        "waiting_position": waiting_position(enrollment),
+        "contacts": course_contacts(course, language, enrollment.country),
     }
 
 

@@ -77,6 +77,8 @@ def _check_may_complete(enrollment: Enrollment, module: Module, source: str, now
         raise ValueError("the module belongs to another course")
     if enrollment.erased_at is not None:
         raise CompletionRefused(_("Esta inscripción fue eliminada."))
+    if enrollment.is_withdrawn:
+        raise CompletionRefused(_("Dejaste esta edición: sus módulos ya no se registran."))
     if enrollment.is_waiting:
         raise CompletionRefused(
             _(

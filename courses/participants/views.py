@@ -22,6 +22,7 @@ from courses.i18n import current_language
 from courses.participants import pages, services
 from courses.participants.forms import LostLinkForm, NameForm, quiz_answers, quiz_form
 from courses.participants.services import CompletionRefused
+from courses.registration import withdrawal
 from courses.registration.models import Enrollment
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,27 @@ def quiz(token: str, number: int):
         "warning",
     )
     return redirect(url_for(".module", token=token, number=number), code=303)
+
+
+@bp.route("/my/<token>/withdraw", methods=["GET", "POST"])
+def withdraw(token: str):
+    """GET: "¿Seguro?" with the button; POST (CSRF): leave the edition, the seat goes on."""
+    enrollment = _enrollment(token)
+    form = ActionForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            withdrawal.withdraw(enrollment, clock.now())
+        except withdrawal.WithdrawalRefused as refusal:
+            db.session.rollback()
+            flash(refusal.message, "error")
+            return redirect(url_for(".home", token=token), code=303)
+        db.session.commit()
+        flash(_("Dejaste la edición. Gracias por avisar: tu cupo pasa a otra persona."), "success")
+        return redirect(url_for(".home", token=token), code=303)
+    context = pages.home_context(enrollment, token, clock.now(), current_language())
+    return render_template("participants/withdraw.html", form=form, **context)
 
 
 @bp.route("/my/lost", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from wtforms import (
     StringField,
     TelField,
 )
+from wtforms.fields.choices import SelectChoice
 
 from courses.i18n import country_name, localized
 
@@ -61,7 +62,7 @@ def registration_form(questions: list[dict], language: str) -> RegistrationForm:
         if question["kind"] == "choice":
             # The value sent is the choice's number (from 1); rules.py stores its wording.
             choices = [
-                (str(number), localized(choice, language))
+                SelectChoice(str(number), localized(choice, language))
                 for number, choice in enumerate(question["choices"], start=1)
             ]
             field = RadioField(label, choices=choices, validate_choice=False)

@@ -62,17 +62,6 @@ def enrollment_token(enrollment: Enrollment) -> str:
     return tokens.token_for(enrollment.token_salt)
 
 
-def find_by_token(token: str) -> Enrollment | None:
-    """The enrollment whose personal link carries `token`, or None (also once erased)."""
-    if not token or len(token) > 64:
-        return None
-    return db.session.scalar(
-        select(Enrollment).where(
-            Enrollment.token_hash == tokens.hash_token(token), Enrollment.erased_at.is_(None)
-        )
-    )
-
-
 def check_open(edition: Edition, now: datetime, language: str) -> None:
     """Raise RegistrationClosed, in words, unless `edition` accepts registrations at `now`."""
     if not edition.is_open(now):

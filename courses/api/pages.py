@@ -10,24 +10,20 @@ from datetime import UTC, datetime, time
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from courses import clock
 from courses.api import tokens
 from courses.api.forms import TokenForm
 from courses.api.models import ApiToken
-from courses.coordination.forms import ActionForm
+from courses.coordination.blueprint import me, require_login
 from courses.coordination.services import record
-from courses.extensions import db, login_manager
+from courses.extensions import db
+from courses.forms import ActionForm
 
 bp = Blueprint("api_pages", __name__, url_prefix="/coordinator/api")
 
 
-@bp.before_request
-def require_login():
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
+bp.before_request(require_login)
 
 
 @bp.after_request
@@ -44,18 +40,20 @@ def _expiry(form: TokenForm) -> datetime | None:
 
 @bp.route("/tokens", methods=["GET", "POST"])
 def tokens_page():
-    me = current_user._get_current_object()
+    coordinator = me()
     now = clock.now()
     form = TokenForm()
     created = None
     if form.validate_on_submit():
         try:
-            row, token = tokens.create_token(me, form.name.data, expires_at=_expiry(form), now=now)
+            row, token = tokens.create_token(
+                coordinator, form.name.data, expires_at=_expiry(form), now=now
+            )
         except tokens.TokenError as error:
             db.session.rollback()
             form.name.errors.append(str(error))
         else:
-            record(me, "api.token.create", f"api_token:{row.id}", name=row.name)
+            record(coordinator, "api.token.create", f"api_token:{row.id}", name=row.name)
             db.session.commit()
             created = {"name": row.name, "token": token}
             form = TokenForm(formdata=None)
@@ -64,22 +62,22 @@ def tokens_page():
         "api/tokens.html",
         form=form,
         created=created,
-        rows=[(row, token_state(row, now)) for row in tokens.tokens_of(me)],
+        rows=[(row, token_state(row, now)) for row in tokens.tokens_of(coordinator)],
         action_form=ActionForm(),
     ), status
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
 def revoke(token_id: int):
-    me = current_user._get_current_object()
+    coordinator = me()
     row = db.session.get(ApiToken, token_id)
     # Only one's own tokens; anybody else's does not exist for this page.
-    if row is None or row.coordinator_id != me.id:
+    if row is None or row.coordinator_id != coordinator.id:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
     if tokens.revoke_token(row, clock.now()):
-        record(me, "api.token.revoke", f"api_token:{row.id}", name=row.name)
+        record(coordinator, "api.token.revoke", f"api_token:{row.id}", name=row.name)
         db.session.commit()
         flash(_("El token «%(name)s» fue revocado.", name=row.name), "success")
     return redirect(url_for("api_pages.tokens_page"), code=303)

@@ -1,7 +1,7 @@
 """Course contacts and extra questions; answers per enrollment; leaving an edition.
 
 Revision ID: i12a
-Revises: 0001
+Revises: i16a
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import courses.database
 
 revision = "i12a"
-down_revision = "0001"
+down_revision = "i16a"
 branch_labels = None
 depends_on = None
 

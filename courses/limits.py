@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import request
 
+from courses.registration.rules import clean_phone
+
 #: Registration POSTs from one client address (a whole cooperative may sit behind it).
 REGISTRATION_PER_CLIENT = "120 per minute;2000 per hour"
 #: Registration attempts for one e-mail address.
@@ -19,6 +21,10 @@ LOST_LINK_PER_CLIENT = "100 per hour"
 LOST_LINK_PER_EMAIL = "3 per hour"
 #: Certificate verification (public; QR scans). Generous: an export agency may check many.
 VERIFY_PER_CLIENT = "60 per minute"
+#: API requests per token (a partner's sync pages through an edition in a burst), and per
+#: client address whatever the token (made-up tokens must not each get a fresh allowance).
+API_PER_TOKEN = "120 per minute;3000 per hour"
+API_PER_CLIENT = "600 per minute"
 #: Coordinator login attempts.
 LOGIN_PER_CLIENT = "30 per 15 minutes"
 LOGIN_PER_ACCOUNT = "10 per 15 minutes"
@@ -27,6 +33,18 @@ LOGIN_PER_ACCOUNT = "10 per 15 minutes"
 def form_email_key() -> str:
     """Rate-limit key: the e-mail address typed in the form, compared case-insensitively."""
     return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def form_contact_key() -> str:
+    """Rate-limit key: the e-mail typed, else the phone number (E.164, however it was typed)."""
+    if (request.form.get("email") or "").strip():
+        return form_email_key()
+    raw = (request.form.get("phone") or "")[:40]
+    country = (request.form.get("country") or "").strip().upper()[:2] or None
+    try:
+        return "phone:" + clean_phone(raw, country, "es")
+    except ValueError:
+        return "phone:" + "".join(char for char in raw if char.isdigit())
 
 
 def only_posts() -> bool:

@@ -31,7 +31,7 @@ def register(bp: Blueprint) -> None:
 def _summary(edition: Edition) -> dict:
     stats = charts.edition_stats(me(), edition)
     steps = progress.funnel(stats.by_status)
-    rate = progress.completion_rate(steps, stats.by_status.get("waiting", 0))
+    rate = progress.completion_rate(steps, stats.by_status)
     return {"edition": edition, "steps": steps, "rate": percent(rate)}
 
 
@@ -59,7 +59,7 @@ def dashboard(course_slug: str, edition_slug: str):
         (country_name(code), sum(counts.values())) for code, counts in stats.by_country.items()
     ]
     quiet = progress.inactive(me(), edition, now)
-    rate = progress.completion_rate(steps, stats.by_status.get("waiting", 0))
+    rate = progress.completion_rate(steps, stats.by_status)
     return render_template(
         "coordination/dashboard.html",
         edition=edition,

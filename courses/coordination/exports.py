@@ -38,11 +38,9 @@ _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 #: A plain number (a phone such as +56912345678, a negative amount) cannot run anything.
 _PURE_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
-#: Column widths in characters, in the order of `headers()`, before the module columns.
+#: Column widths in characters, in the order of `headers()`, before the modules and questions.
 WIDTHS = (8, 30, 32, 16, 8, 16, 30, 18, 10, 10, 10, 18, 14, 18)
 MODULE_WIDTH = 18
-#: Columns that hold numbers (id, modules completed, modules in total).
-_NUMBER_COLUMNS = (0, 9, 10)
 
 
 def neutralise(value: str) -> str:
@@ -68,33 +66,39 @@ class RowFormatter:
         self.labels = status_labels()
         self.yes, self.no = _("sí"), _("no")
         self._countries: dict[str, str] = {}
+        #: The course's extra questions ([[questions]]), one column each, last.
+        self.question_keys = [q["key"] for q in edition.course.questions or []]
 
     def headers(self) -> list[str]:
         zone = self.zone
-        return [
-            _("ID"),
-            _("Nombre"),
-            _("Correo electrónico"),
-            _("Teléfono"),
-            _("Código de país"),
-            _("País"),
-            _("Organización"),
-            _("Inscripción (%(zone)s)", zone=zone),
-            _("Correo confirmado"),
-            _("Módulos completados"),
-            _("Módulos en total"),
-            _("Completó el (%(zone)s)", zone=zone),
-            _("Código de certificado"),
-            _("Estado"),
-        ] + [
-            _(
-                "Módulo %(n)s: %(title)s (completado el, %(zone)s)",
-                n=position,
-                title=localized(title, self.language),
-                zone=zone,
-            )
-            for _id, position, title in self.modules
-        ]
+        return (
+            [
+                _("ID"),
+                _("Nombre"),
+                _("Correo electrónico"),
+                _("Teléfono"),
+                _("Código de país"),
+                _("País"),
+                _("Organización"),
+                _("Inscripción (%(zone)s)", zone=zone),
+                _("Correo confirmado"),
+                _("Módulos completados"),
+                _("Módulos en total"),
+                _("Completó el (%(zone)s)", zone=zone),
+                _("Código de certificado"),
+                _("Estado"),
+            ]
+            + [
+                _(
+                    "Módulo %(n)s: %(title)s (completado el, %(zone)s)",
+                    n=position,
+                    title=localized(title, self.language),
+                    zone=zone,
+                )
+                for _id, position, title in self.modules
+            ]
+            + self.question_keys
+        )
 
     def local(self, instant: datetime | None) -> datetime | None:
         """Naive local time in the course's zone: what a spreadsheet shows as a date."""
@@ -116,7 +120,7 @@ class RowFormatter:
         organisation) can start like a formula; the others are ours and need no check."""
         # Unpacked once: reading twelve attributes by name is a third of an export's time.
         (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
-         completed_at, code, status, *modules) = row  # fmt: skip
+         completed_at, code, status, answers, *modules) = row  # fmt: skip
         return [
             str(id_),
             neutralise(name or ""),
@@ -133,12 +137,18 @@ class RowFormatter:
             format_code(code) if code else "",
             self.labels.get(status, status),
             *(self.text_time(day) for day in modules),
+            *(neutralise(value) for value in self.answers(answers)),
         ]
+
+    def answers(self, answers: dict | None) -> list[str]:
+        """The answer to each extra question, in column order ("" when not answered)."""
+        answers = answers or {}
+        return [str(answers.get(key, "")) for key in self.question_keys]
 
     def values(self, row) -> list[object]:
         """The line for the spreadsheet: numbers, local datetimes and text (never formulas)."""
         (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
-         completed_at, code, status, *modules) = row  # fmt: skip
+         completed_at, code, status, answers, *modules) = row  # fmt: skip
         return [
             id_,
             name,
@@ -155,6 +165,7 @@ class RowFormatter:
             format_code(code) if code else "",
             self.labels.get(status, status),
             *(self.local(day) for day in modules),
+            *self.answers(answers),
         ]
 
 

@@ -22,7 +22,15 @@ from courses.registration.models import REGISTERED, WAITING, Enrollment
 STEPS = ("registered", "opened", "started", "completed", "certified")
 #: States (services.STATUSES) that have reached each step.
 _REACHED = {
-    "registered": ("registered", "confirmed", "in_progress", "completed", "certified", "waiting"),
+    "registered": (
+        "registered",
+        "confirmed",
+        "in_progress",
+        "completed",
+        "certified",
+        "waiting",
+        "withdrawn",
+    ),
     "opened": ("confirmed", "in_progress", "completed", "certified"),
     "started": ("in_progress", "completed", "certified"),
     "completed": ("completed", "certified"),
@@ -37,9 +45,9 @@ def funnel(by_status: dict[str, int]) -> dict[str, int]:
     return {step: sum(by_status.get(s, 0) for s in _REACHED[step]) for step in STEPS}
 
 
-def completion_rate(steps: dict[str, int], waiting: int) -> float | None:
-    """Completed among those with a place (the waiting list is not expected to complete)."""
-    placed = steps["registered"] - waiting
+def completion_rate(steps: dict[str, int], by_status: dict[str, int]) -> float | None:
+    """Completed among those with a place (not the waiting list, nor those who left)."""
+    placed = steps["registered"] - by_status.get("waiting", 0) - by_status.get("withdrawn", 0)
     return steps["completed"] / placed if placed > 0 else None
 
 

@@ -22,7 +22,7 @@ from courses.extensions import db
 from courses.mail.services import queue_email
 from courses.participants.models import ModuleCompletion, QuizAttempt
 from courses.participants.services import progress
-from courses.registration.models import WAITING, Enrollment
+from courses.registration.models import REGISTERED, Enrollment
 from courses.registration.services import mail_context, promote_waiting
 
 #: Addresses this many edits apart (or fewer) count as "near-identical".
@@ -105,7 +105,7 @@ def merge(keep: Enrollment, remove: Enrollment, now: datetime) -> MergeResult:
     """Keep `keep` with every module done in either; delete `remove`; tell both addresses.
 
     Refused (MergeRefused, nothing changed) for two editions, the same registration, an erased
-    one, a certificate on the one to remove, or a waiting-list `keep` when `remove` has a seat.
+    one, a certificate on the one to remove, or a `keep` without a place when `remove` has one.
     Flush only.
     """
     if keep.id == remove.id or keep.edition_id != remove.edition_id:
@@ -116,7 +116,7 @@ def merge(keep: Enrollment, remove: Enrollment, now: datetime) -> MergeResult:
         raise MergeRefused(
             _("La inscripción que se quitaría tiene certificado: conserva esa y quita la otra.")
         )
-    if keep.status == WAITING and remove.status != WAITING:
+    if keep.status != REGISTERED and remove.status == REGISTERED:
         raise MergeRefused(
             _("La inscripción que se quitaría tiene cupo: conserva esa y quita la otra.")
         )

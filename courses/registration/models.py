@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from courses import clock
 from courses.database import UTCDateTime, utcnow
 from courses.extensions import db
 
@@ -17,6 +29,8 @@ if TYPE_CHECKING:
 #: Stored states. Coordinators see finer states (confirmed, in progress…) derived from these.
 REGISTERED = "registered"
 WAITING = "waiting"
+#: Left the edition (their seat went to the waiting list); a coordinator may undo it.
+WITHDRAWN = "withdrawn"
 
 
 class Enrollment(db.Model):
@@ -27,9 +41,11 @@ class Enrollment(db.Model):
         # Capacity: a registered person holds a numbered seat; seats are unique per edition and
         # never above capacity, so concurrent registrations cannot overfill an edition.
         UniqueConstraint("edition_id", "seat"),
-        CheckConstraint("status IN ('registered', 'waiting')", name="status"),
+        CheckConstraint("status IN ('registered', 'waiting', 'withdrawn')", name="status"),
         CheckConstraint("seat IS NULL OR seat >= 1", name="seat"),
         CheckConstraint("status = 'registered' OR seat IS NULL", name="waiting_has_no_seat"),
+        # The API pages through an edition in (updated_at, id) order.
+        Index("ix_enrollment_edition_updated", "edition_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,8 +80,16 @@ class Enrollment(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When the last module was completed.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Answers to the course's extra questions ([[questions]]), by key: the text typed, or
+    #: the Spanish wording of the choice picked (what exports show and the dashboard counts).
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: When the person left the edition (status "withdrawn").
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When personal data was erased (privacy purge or a request); the row keeps statistics.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Last change to anything an export shows: this row (onupdate) or a child row that
+    #: `TouchesEnrollment` (module completions, certificates). The API's `updated_since`.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     edition: Mapped[Edition] = relationship(back_populates="enrollments")
 
@@ -73,5 +97,45 @@ class Enrollment(db.Model):
     def is_waiting(self) -> bool:
         return self.status == WAITING
 
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == WITHDRAWN
+
     def __repr__(self) -> str:
         return f"<Enrollment {self.id} {self.status}>"
+
+
+class TouchesEnrollment:
+    """A row that an enrollment's export shows (a module completion, a certificate).
+
+    Adding, changing or deleting one moves its enrollment's `updated_at`, so a partner system
+    that syncs with `updated_since` sees the change. Written once here (a flush hook) rather
+    than at each place that changes such a row. The class needs an `enrollment_id` column.
+    """
+
+
+@event.listens_for(Session, "before_flush")
+def _touch_enrollments(session: Session, flush_context, instances) -> None:
+    changed = {
+        row.enrollment_id
+        for row in chain(session.new, session.deleted, session.dirty)
+        if isinstance(row, TouchesEnrollment)
+        and row.enrollment_id is not None
+        and (row not in session.dirty or session.is_modified(row))
+    }
+    if not changed:
+        return
+    now = clock.now()
+    unloaded = []
+    for enrollment_id in changed:
+        enrollment = session.identity_map.get(session.identity_key(Enrollment, enrollment_id))
+        if enrollment is not None:
+            enrollment.updated_at = now  # part of this flush
+        else:
+            unloaded.append(enrollment_id)
+    if unloaded:
+        session.connection().execute(
+            update(Enrollment.__table__)
+            .where(Enrollment.__table__.c.id.in_(unloaded))
+            .values(updated_at=now)
+        )

@@ -15,6 +15,7 @@ from openpyxl.utils.escape import unescape
 
 from courses.coordination.exports import neutralise
 from courses.extensions import db
+from courses.registration.questions import choice_counts
 from tests.coordination.helpers import (
     NOW,
     audit_actions,
@@ -248,3 +249,45 @@ def test_csv_links_name_the_countries_whose_excel_uses_each_separator(edition, c
     page = client.get(BASE).get_data(as_text=True)
     assert "CSV (Excel en México y Perú: coma)" in page
     assert "CSV (Excel en Chile y Colombia: punto y coma)" in page
+
+
+def test_extra_questions_are_their_own_columns_in_both_exports(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    edition.course.questions = [
+        {
+            "key": "gender",
+            "label": {"es": "Género", "en": "Gender"},
+            "kind": "choice",
+            "choices": [{"es": "Mujer", "en": "Woman"}, {"es": "Hombre", "en": "Man"}],
+            "required": False,
+        },
+        {"key": "boat", "label": {"es": "Bote"}, "kind": "text", "choices": [], "required": False},
+    ]
+    first = make_enrollment(edition, "Ana Uno")
+    first.answers = {"gender": "Mujer", "boat": "=La Esperanza"}
+    second = make_enrollment(edition, "Ana Dos")
+    second.answers = {"gender": "Mujer"}
+    make_enrollment(edition, "Sin Respuesta")
+    login(client, make_coordinator())
+    rows = _csv(client.get(f"{BASE}.csv"))
+    assert rows[0] == HEADER + ["gender", "boat"]
+    by_name = {row[1]: row[-2:] for row in rows[1:]}
+    assert by_name == {
+        "Ana Uno": ["Mujer", "'=La Esperanza"],
+        "Ana Dos": ["Mujer", ""],
+        "Sin Respuesta": ["", ""],
+    }
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"{BASE}.xlsx").get_data())).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == HEADER + ["gender", "boat"]
+    cells = {row[1]: tuple(row[-2:]) for row in values[1:]}
+    assert cells["Ana Uno"] == ("Mujer", "=La Esperanza")
+    ana = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "Ana Uno")
+    assert ana[-1].data_type == "s", "text, never a formula"
+    [gender] = choice_counts(edition, "en", "No answer")
+    assert [(c.label, c.count) for c in gender.choices] == [
+        ("Woman", 2),
+        ("Man", 0),
+        ("No answer", 1),
+    ]

@@ -28,7 +28,7 @@ from courses import create_app
 from courses.extensions import db
 from courses.mail import services
 from courses.mail.models import OutboxMessage
-from courses.registration.services import find_by_token
+from courses.participants.services import enrollment_by_token as find_by_token
 
 
 @pytest.fixture(autouse=True)

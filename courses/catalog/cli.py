@@ -33,6 +33,7 @@ def load_command(paths: tuple[Path, ...]) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"Refused: nothing was loaded ({len(error.problems)} problem(s)).", err=True)
         sys.exit(1)
+    upsert.keep_sources(specs)
     db.session.commit()
     for result in results:
         click.echo(f"{result.slug}: {result.outcome} ({result.file})")

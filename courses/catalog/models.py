@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     and_,
     or_,
@@ -58,6 +59,8 @@ class Course(db.Model):
     #: Extra registration questions: [{"key", "label": {…}, "kind": "choice" | "text",
     #: "choices": [{…}, …], "required": bool}, …] ([[questions]] in the course file).
     questions: Mapped[list] = mapped_column(JSON, default=list)
+    #: The course file as last loaded (CLI or browser), so it can be downloaded and edited.
+    source_toml: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     modules: Mapped[list[Module]] = relationship(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -75,6 +76,16 @@ def load_courses(specs: list[CourseSpec]) -> list[LoadResult]:
         raise CourseFileError(problems)
     db.session.flush()
     return results
+
+
+def keep_sources(specs: list[CourseSpec]) -> None:
+    """Keep each loaded file's text on its course, for download from the coordinator pages."""
+    for spec in specs:
+        course = db.session.scalar(select(Course).where(Course.slug == spec.slug))
+        text = Path(spec.file).read_text(encoding="utf-8")
+        if course is not None and course.source_toml != text:
+            course.source_toml = text
+    db.session.flush()
 
 
 def _load_modules(course: Course, spec: CourseSpec, problems: list[Problem]) -> bool:

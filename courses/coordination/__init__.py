@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         audit_views,
         auth_views,
         certificate_views,
+        course_views,
         dashboard_views,
         edition_views,
         enrollee_views,
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
         edition_views,
         import_views,
         certificate_views,
+        course_views,
     ):
         views.register(bp)
     app.register_blueprint(bp)

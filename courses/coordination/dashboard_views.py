@@ -84,9 +84,6 @@ def dashboard(course_slug: str, edition_slug: str):
             _("Personas que llegaron a cada paso"), [(step_labels[s], steps[s]) for s in steps]
         ),
         country_chart=charts.bar_chart(_("Inscritos por país"), country_totals),
-        status_chart=charts.bar_chart(
-            _("Inscritos por estado"), [(labels[s], n) for s, n in stats.by_status.items()]
-        ),
         day_chart=charts.day_chart(_("Inscripciones por día"), stats.per_day),
         funnel_chart=charts.bar_chart(
             _("Personas que completaron cada módulo"),

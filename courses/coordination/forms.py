@@ -130,6 +130,12 @@ class ImportForm(FlaskForm):
     file = FileField(_l("Archivo CSV"), validators=[FileRequired(_l("Elige el archivo CSV."))])
 
 
+class CourseFileForm(FlaskForm):
+    file = FileField(
+        _l("Archivo del curso (TOML)"), validators=[FileRequired(_l("Elige el archivo del curso."))]
+    )
+
+
 class ApplyImportForm(FlaskForm):
     payload = HiddenField(validators=[DataRequired()])
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 EDITION_PATH = f"/coordinator/{COURSE}/{EDITION}"
 #: Links a crawl of the coordinator pages must not follow (files, or pages that change things).
-NOT_PAGES = (".csv", ".xlsx", ".pdf", ".png", ".zip", "/logout", "/language/")
+NOT_PAGES = (".csv", ".xlsx", ".toml", ".pdf", ".png", ".zip", "/logout", "/language/")
 
 
 def download(page, link) -> bytes:
@@ -136,4 +136,48 @@ def test_every_coordinator_page_passes_the_page_checks(
         problems.append(str(problem))
     assert not problems, "\n".join(problems)
     assert len(seen) >= 5, seen
+    browsing.assert_stayed_local()
+
+
+def test_focal_point_finds_a_person_by_phone_fixes_the_email_and_sends_whatsapp(
+    browsing, coordinator, chromium, site_checks, mail_catcher
+):
+    """Peru's focal point gets a call: finds the fisher by the number as they say it, corrects
+    the e-mail (the new address gets the link) and sends the link over WhatsApp."""
+    from journeys import REGISTER_PATH, Person, fill_registration
+
+    person = Person(
+        name="Rosa Elvira Quispe Mamani",
+        email="rosa.quispe@correo-paita.pe",
+        phone="+51 987 123 456",
+        country="PE",
+        organization="Asociación de Pescadores de Paita",
+    )
+    page = browsing.page
+    browsing.goto(REGISTER_PATH)
+    fill_registration(page, person)
+    submit(page, 'form:has(input[name="email"])')
+    mail_catcher.wait_for(person.email)
+
+    log_in(browsing, "punto.focal.pe@example.org", "punto-focal-peru-2023")
+    browsing.goto(f"{EDITION_PATH}/enrollments")
+    page.locator('input[name="q"]').fill("987 123 456")
+    submit(page, 'main form[role="search"]')
+    rows = page.locator("main table tbody tr")
+    assert rows.count() == 1 and person.email in rows.first.inner_text()
+    browsing.check("lista buscada por teléfono")
+
+    follow(page, rows.first.locator("a").first)
+    browsing.check("ficha de la persona", screenshot="12-ficha")
+    page.locator('input[name="email"]').fill("rosa.quispe.mamani@correo-paita.pe")
+    submit(page, 'main form:has(input[name="organization"])')
+    assert "Datos corregidos" in page.locator("main").inner_text()
+    assert page.locator('input[name="email"]').input_value() == "rosa.quispe.mamani@correo-paita.pe"
+    mail_catcher.wait_for("rosa.quispe.mamani@correo-paita.pe")
+
+    submit(page, 'main form[action$="/whatsapp"]')
+    browsing.check("enviar por whatsapp")
+    href = page.locator('main a[href^="https://wa.me/"]').get_attribute("href")
+    assert href.startswith("https://wa.me/51987123456?text="), href
+    assert "%2Fmy%2F" in href or "/my/" in href, href
     browsing.assert_stayed_local()

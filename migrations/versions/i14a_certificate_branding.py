@@ -1,14 +1,14 @@
 """Certificate branding: course signatories and logos, editions' proper names (issue 14).
 
 Revision ID: i14a
-Revises: 0001
+Revises: i16a
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "i14a"
-down_revision = "0001"
+down_revision = "i16a"
 branch_labels = None
 depends_on = None
 

@@ -66,6 +66,7 @@ def register_features(app: Flask) -> None:
         participants,
         registration,
         site,
+        worker,
     )
 
     site.init_app(app)
@@ -76,3 +77,4 @@ def register_features(app: Flask) -> None:
     coordination.init_app(app)
     mail.init_app(app)
     ops.init_app(app)
+    worker.init_app(app)

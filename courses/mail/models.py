@@ -30,6 +30,9 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: Not before this instant; the sender skips messages whose time has not come.
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: While a sender holds the message (claimed, on its way): others leave it alone until then.
+    #: A sender that dies leaves this behind; the message is taken up again once it has passed.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set once the SMTP server (or the development mailbox) accepted it.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)

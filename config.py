@@ -51,6 +51,8 @@ class Config:
     MAIL_MAX_PER_MINUTE = 0
     #: Seconds between the worker's looks at the queue on SQLite (PostgreSQL wakes it at once).
     MAIL_POLL_SECONDS = 0.5
+    #: Erase personal data this many days after registration, daily, in the worker (0: off).
+    PRIVACY_PURGE_AFTER_DAYS = 0
     #: Whether /dev/mailbox exists. Never in production.
     MAILBOX_ENABLED = False
 
@@ -127,6 +129,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_TIMEOUT": float,
     "MAIL_MAX_PER_MINUTE": int,
     "MAIL_POLL_SECONDS": float,
+    "PRIVACY_PURGE_AFTER_DAYS": int,
     "PAGE_CACHE_SECONDS": int,
     "RATELIMIT_ENABLED": parse_bool,
     "RATELIMIT_STORAGE_URI": str,

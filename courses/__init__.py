@@ -20,6 +20,7 @@ FEATURES = (
     "certificates",
     "coordination",
     "mail",
+    "reminders",
 )
 
 
@@ -65,6 +66,7 @@ def register_features(app: Flask) -> None:
         ops,
         participants,
         registration,
+        reminders,
         site,
         worker,
     )
@@ -76,5 +78,6 @@ def register_features(app: Flask) -> None:
     certificates.init_app(app)
     coordination.init_app(app)
     mail.init_app(app)
+    reminders.init_app(app)
     ops.init_app(app)
     worker.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from courses.database import UTCDateTime, utcnow
@@ -23,6 +23,8 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    #: Extra header fields (e.g. List-Unsubscribe on reminders), name → value.
+    headers: Mapped[dict | None] = mapped_column(JSON)
     enrollment_id: Mapped[int | None] = mapped_column(
         ForeignKey("enrollment.id", ondelete="SET NULL"), index=True
     )

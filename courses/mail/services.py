@@ -63,6 +63,7 @@ def queue_email(
     language: str,
     now: datetime,
     enrollment_id: int | None = None,
+    headers: dict[str, str] | None = None,
     **context,
 ) -> OutboxMessage:
     """Render a message in `language` and add it to the outbox (flush only)."""
@@ -75,6 +76,7 @@ def queue_email(
         body_text=text,
         body_html=html,
         enrollment_id=enrollment_id,
+        headers=headers or None,
         created_at=now,
         attempts=0,
         next_attempt_at=now,

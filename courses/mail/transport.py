@@ -74,7 +74,7 @@ def build_message(row: OutboxMessage) -> Message:
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         date=row.created_at.timestamp() if row.created_at else None,
         # Transactional mail: out-of-office replies and auto-responders should stay quiet.
-        extra_headers={"Auto-Submitted": "auto-generated"},
+        extra_headers={"Auto-Submitted": "auto-generated", **(row.headers or {})},
     )
     message.msgId = row.message_id
     return message

@@ -86,6 +86,13 @@ class Config:
     #: Folder of bundled course files (TOML).
     CATALOG_DIR = str(BASE_DIR / "courses" / "catalog")
 
+    #: The Ed25519 key ring that signs credentials and QR proofs (courses/certificates/keys.py):
+    #: a file outside the database, mode 0600. SIGNING_KEYS (the same JSON) overrides it.
+    SIGNING_KEYS_FILE = str(INSTANCE_DIR / "signing-keys.json")
+    SIGNING_KEYS: str | None = None
+    #: How people reach the certificate issuer (shown on /issuer); optional.
+    ISSUER_CONTACT: str | None = None
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -101,6 +108,7 @@ class TestingConfig(Config):
     MAILBOX_ENABLED = True
     RATELIMIT_ENABLED = False
     PUBLIC_BASE_URL = "http://certificados.test"
+    SIGNING_KEYS_FILE = ""  # one throw-away key per application; tests of the file set a path
 
 
 class ProductionConfig(Config):
@@ -135,6 +143,9 @@ _ENVIRONMENT: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_KEY_PREFIX": str,
     "TRUSTED_PROXIES": int,
+    "SIGNING_KEYS_FILE": str,
+    "SIGNING_KEYS": str,
+    "ISSUER_CONTACT": str,
 }
 
 

@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TelField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -133,5 +134,10 @@ class RevokeForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A bare button: only the CSRF token."""
+class ContactForm(FlaskForm):
+    """A coordinator corrects a person's details; registration's rules decide (services)."""
+
+    name = StringField(_l("Nombre y apellido"), render_kw={"autocomplete": "off"})
+    email = EmailField(_l("Correo electrónico"), render_kw={"autocomplete": "off"})
+    phone = TelField(_l("Teléfono"), render_kw={"autocomplete": "off"})
+    organization = StringField(_l("Organización"), render_kw={"autocomplete": "off"})

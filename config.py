@@ -68,6 +68,8 @@ class Config:
     #: Redis down must not take registration down: count in memory until it is back.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    #: Requests per API token (Flask-Limiter syntax); empty: limits.API_PER_TOKEN.
+    API_RATE_LIMIT = ""
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
     #: Behind one nginx or caddy set 1, or every client shares the proxy's address (rate limits).
     TRUSTED_PROXIES = 0
@@ -143,6 +145,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_KEY_PREFIX": str,
     "TRUSTED_PROXIES": int,
+    "API_RATE_LIMIT": str,
     "SIGNING_KEYS_FILE": str,
     "SIGNING_KEYS": str,
     "ISSUER_CONTACT": str,

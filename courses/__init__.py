@@ -21,6 +21,7 @@ FEATURES = (
     "coordination",
     "mail",
     "reminders",
+    "api",
 )
 
 
@@ -59,6 +60,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_features(app: Flask) -> None:
     from courses import (
+        api,
         catalog,
         certificates,
         coordination,
@@ -81,3 +83,4 @@ def register_features(app: Flask) -> None:
     reminders.init_app(app)
     ops.init_app(app)
     worker.init_app(app)
+    api.init_app(app)

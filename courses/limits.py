@@ -19,6 +19,10 @@ LOST_LINK_PER_CLIENT = "100 per hour"
 LOST_LINK_PER_EMAIL = "3 per hour"
 #: Certificate verification (public; QR scans). Generous: an export agency may check many.
 VERIFY_PER_CLIENT = "60 per minute"
+#: API requests per token (a partner's sync pages through an edition in a burst), and per
+#: client address whatever the token (made-up tokens must not each get a fresh allowance).
+API_PER_TOKEN = "120 per minute;3000 per hour"
+API_PER_CLIENT = "600 per minute"
 #: Coordinator login attempts.
 LOGIN_PER_CLIENT = "30 per 15 minutes"
 LOGIN_PER_ACCOUNT = "10 per 15 minutes"

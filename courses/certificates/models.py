@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.database import UTCDateTime, utcnow
 from courses.extensions import db
-from courses.registration.models import Enrollment
+from courses.registration.models import Enrollment, TouchesEnrollment
 
 
-class Certificate(db.Model):
+class Certificate(TouchesEnrollment, db.Model):
     __tablename__ = "certificate"
     __table_args__ = (
         # Exactly one first certificate per enrollment, even under a double submit; a reissue

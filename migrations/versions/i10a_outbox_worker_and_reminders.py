@@ -1,7 +1,7 @@
 """Outbox lease and headers, scheduled job runs, reminder stops (issue 10)
 
 Revision ID: i10a
-Revises: i16a
+Revises: i12a
 Create Date: 2026-12-01 09:02:34.393117
 
 """
@@ -13,7 +13,7 @@ import courses.database
 
 # revision identifiers, used by Alembic.
 revision = 'i10a'
-down_revision = 'i16a'
+down_revision = 'i12a'
 branch_labels = None
 depends_on = None
 

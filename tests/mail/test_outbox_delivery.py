@@ -26,7 +26,7 @@ from registration_helpers import (
 from courses.extensions import db
 from courses.mail import delivery, services
 from courses.mail.worker import MailDelivery
-from courses.registration.services import find_by_token
+from courses.participants.services import enrollment_by_token as find_by_token
 
 
 @pytest.fixture(autouse=True)

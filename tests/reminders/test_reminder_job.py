@@ -59,6 +59,8 @@ def edition(app):
     enroll(edition, email="waiting@example.org", waiting=True)
     erased, _ = enroll(edition, email="erased@example.org")
     erased.erased_at = WEEK_BEFORE - timedelta(days=1)
+    gone, _ = enroll(edition, email="withdrawn@example.org")
+    gone.status, gone.withdrawn_at = "withdrawn", WEEK_BEFORE - timedelta(days=2)
     db.session.commit()
     return edition
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from babel import Locale
 
 from courses.catalog import branding
+from courses.catalog.extra_keys import parse_contacts, parse_questions
 from courses.catalog.models import COMPLETION_RULES
 
 LANGUAGES = ("es", "en")
@@ -47,6 +48,8 @@ COURSE_KEYS = {
     # Certificates (branding.py)
     "signatories",
     "logos",
+    "contacts",
+    "questions",
 }
 MODULE_KEYS = {"title", "description", "video_url", "minutes", "questions"}
 QUESTION_KEYS = {"text", "choices", "answer"}
@@ -120,6 +123,8 @@ class CourseSpec:
     editions: list[EditionSpec] = field(default_factory=list)
     signatories: list[dict] = field(default_factory=list)
     logos: list[dict] = field(default_factory=list)
+    contacts: list[dict] = field(default_factory=list)
+    questions: list[dict] = field(default_factory=list)
 
 
 class _Checker:
@@ -302,6 +307,8 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
     editions = _editions(data, check, tz)
     signatories = branding.signatories(check, data, path.parent)
     logos = branding.logos(check, data, path.parent)
+    contacts = parse_contacts(data, check, [str(c) for c in countries])
+    questions = parse_questions(data, check)
     if check.problems:
         return None, check.problems
     spec = CourseSpec(
@@ -320,6 +327,8 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
         editions=editions,
         signatories=signatories,
         logos=logos,
+        contacts=contacts,
+        questions=questions,
     )
     return (None, check.problems) if check.problems else (spec, [])
 

@@ -1,14 +1,14 @@
 """Certificate branding: course signatories and logos, editions' proper names (issue 14).
 
 Revision ID: i14a
-Revises: i16a
+Revises: i10a
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "i14a"
-down_revision = "i16a"
+down_revision = "i10a"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 
 from courses import clock, limits
 from courses.catalog.models import Edition
@@ -55,8 +54,6 @@ def register(course: str, edition: str):
         for field, message in error.errors.items():
             form[field].errors = [message]
         status = 422
-    except services.SeatsBusy:
-        refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
     else:
         edition_id = found.id
         db.session.commit()

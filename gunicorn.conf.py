@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from gunicorn.glogging import Logger
+
 
 def _int(name: str, default: int) -> int:
     """Read a whole number from the environment, refusing nonsense with a clear message."""
@@ -59,6 +61,24 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+
+
+class MaskingLogger(Logger):
+    """Gunicorn's logger with personal tokens and query values masked in every line.
+
+    A request line such as "GET /my/<token>/modules/1" would let anyone who reads the logs
+    open that person's page; "?q=pedro" is a coordinator's search for a person.
+    """
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        from courses.site.logging import mask_handlers
+
+        mask_handlers(self.error_log)
+        mask_handlers(self.access_log)
+
+
+logger_class = MaskingLogger
 
 # Trust X-Forwarded-Proto only from the local reverse proxy (see docs/deploy.md).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

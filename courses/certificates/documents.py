@@ -32,6 +32,7 @@ from reportlab.pdfgen import canvas
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.i18n import localized
+from courses.registration.rules import printable
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 REGULAR = FONTS / "DejaVuSans.ttf"
@@ -70,7 +71,7 @@ def content_for(cert: Certificate) -> CertificateContent:
         return CertificateContent(
             heading=_("Certificado de participación"),
             granted_to=_("Se otorga a"),
-            name=cert.holder_name,
+            name=printable(cert.holder_name),
             for_course=_("por haber completado el curso"),
             course=localized(course.title, language),
             edition=_("Edición %(edition)s", edition=edition.slug),

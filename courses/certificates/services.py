@@ -5,7 +5,6 @@ Functions only `flush()`; the request (or the CLI command) commits once.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,13 +20,12 @@ from courses.certificates.models import Certificate, NameCorrection
 from courses.extensions import db
 from courses.i18n import localized
 from courses.mail.services import queue_email
+from courses.registration import rules
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link, token_for
 
 #: Attempts to draw a code not used yet (a clash is about 1 in 10^13; this is belt and braces).
 CODE_ATTEMPTS = 5
-NAME_MIN, NAME_MAX = 2, 120
-_SPACES = re.compile(r"\s+")
 
 
 class CertificateError(Exception):
@@ -145,11 +143,11 @@ def find_by_code(code: str) -> Certificate | None:
 
 
 def clean_name(typed: str) -> str:
-    """A name as registration keeps it: trimmed, inner spaces collapsed, 2–120 characters."""
-    name = _SPACES.sub(" ", typed or "").strip()
-    if not NAME_MIN <= len(name) <= NAME_MAX:
-        raise CertificateError(_("Escribe tu nombre completo (entre 2 y 120 caracteres)."))
-    return name
+    """A corrected name, under registration's one name rule (CertificateError if refused)."""
+    try:
+        return rules.clean_name(typed)
+    except ValueError as refused:
+        raise CertificateError(str(refused)) from None
 
 
 @dataclass(frozen=True)

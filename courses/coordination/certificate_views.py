@@ -1,44 +1,51 @@
-"""Coordinator pages for an edition's certificates: list, revoke, name corrections, resend, ZIP.
+"""An edition's certificates: list, revoke, re-send, name corrections, all as one ZIP.
 
 Certificates are reached only through the coordinator's scoped enrollees.
 """
 
 from __future__ import annotations
 
-import re
-import tempfile
-import unicodedata
-import zipfile
-
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from courses import clock
 from courses.catalog.models import Edition
 from courses.certificates import services as cert_services
-from courses.certificates.documents import render_pdf
+from courses.certificates.archive import certificates_zip as build_zip
+from courses.certificates.codes import format_code
+from courses.certificates.corrections import decide_name_correction
 from courses.certificates.models import Certificate, NameCorrection
 from courses.coordination import exports, services
-from courses.coordination.edition_views import PREFIX
-from courses.coordination.forms import ActionForm, RevokeForm
-from courses.coordination.views import bp, load_edition, me, record_from_get
+from courses.coordination.blueprint import PREFIX, load_edition, me, record_from_get
+from courses.coordination.forms import RevokeForm
 from courses.extensions import db
-from courses.registration.models import Enrollment
+from courses.forms import ActionForm
 
 
-def _scoped_ids(edition: Edition):
-    return (
-        services.scoped_enrollments(me(), edition)
-        .with_only_columns(Enrollment.id, maintain_column_froms=True)
-        .scalar_subquery()
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule(PREFIX + "/certificates", view_func=certificates)
+    bp.add_url_rule(
+        PREFIX + "/certificates/<int:certificate_id>/revoke",
+        view_func=revoke,
+        methods=["GET", "POST"],
     )
+    bp.add_url_rule(
+        PREFIX + "/certificates/<int:certificate_id>/resend", view_func=resend, methods=["POST"]
+    )
+    bp.add_url_rule(
+        PREFIX + "/corrections/<int:correction_id>/<any(approve, reject):decision>",
+        view_func=decide_correction,
+        methods=["POST"],
+    )
+    bp.add_url_rule(PREFIX + "/certificates.zip", view_func=certificates_zip)
 
 
 def _certificate(edition: Edition, certificate_id: int) -> Certificate:
     cert = db.session.scalar(
         select(Certificate).where(
-            Certificate.id == certificate_id, Certificate.enrollment_id.in_(_scoped_ids(edition))
+            Certificate.id == certificate_id,
+            Certificate.enrollment_id.in_(services.scoped_enrollment_ids(me(), edition)),
         )
     )
     if cert is None:
@@ -57,20 +64,17 @@ def _back(edition: Edition):
     )
 
 
-@bp.get(PREFIX + "/certificates")
 def certificates(course_slug: str, edition_slug: str):
     edition = load_edition(course_slug, edition_slug)
+    scoped = services.scoped_enrollment_ids(me(), edition)
     issued = db.session.scalars(
         select(Certificate)
-        .where(Certificate.enrollment_id.in_(_scoped_ids(edition)))
+        .where(Certificate.enrollment_id.in_(scoped))
         .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
     ).all()
     corrections = db.session.scalars(
         select(NameCorrection)
-        .where(
-            NameCorrection.enrollment_id.in_(_scoped_ids(edition)),
-            NameCorrection.decision.is_(None),
-        )
+        .where(NameCorrection.enrollment_id.in_(scoped), NameCorrection.decision.is_(None))
         .order_by(NameCorrection.created_at)
     ).all()
     return render_template(
@@ -78,13 +82,12 @@ def certificates(course_slug: str, edition_slug: str):
         edition=edition,
         issued=[(cert, cert_services.certificate_state(cert)) for cert in issued],
         corrections=corrections,
-        format_code=exports.format_code,
+        format_code=format_code,
         form=ActionForm(),
         tz=edition.course.timezone,
     )
 
 
-@bp.route(PREFIX + "/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
 def revoke(course_slug: str, edition_slug: str, certificate_id: int):
     edition = load_edition(course_slug, edition_slug)
     cert = _certificate(edition, certificate_id)
@@ -104,7 +107,7 @@ def revoke(course_slug: str, edition_slug: str, certificate_id: int):
             after="revoked",
         )
         db.session.commit()
-        flash(_("Certificado %(code)s revocado.", code=exports.format_code(cert.code)), "success")
+        flash(_("Certificado %(code)s revocado.", code=format_code(cert.code)), "success")
         return _back(edition)
     return (
         render_template(
@@ -112,13 +115,12 @@ def revoke(course_slug: str, edition_slug: str, certificate_id: int):
             edition=edition,
             cert=cert,
             form=form,
-            format_code=exports.format_code,
+            format_code=format_code,
         ),
         400 if form.errors else 200,
     )
 
 
-@bp.post(PREFIX + "/certificates/<int:certificate_id>/resend")
 def resend(course_slug: str, edition_slug: str, certificate_id: int):
     edition = load_edition(course_slug, edition_slug)
     cert = _certificate(edition, certificate_id)
@@ -136,13 +138,12 @@ def resend(course_slug: str, edition_slug: str, certificate_id: int):
     return _back(edition)
 
 
-@bp.post(PREFIX + "/corrections/<int:correction_id>/<any(approve, reject):decision>")
 def decide_correction(course_slug: str, edition_slug: str, correction_id: int, decision: str):
     edition = load_edition(course_slug, edition_slug)
     correction = db.session.scalar(
         select(NameCorrection).where(
             NameCorrection.id == correction_id,
-            NameCorrection.enrollment_id.in_(_scoped_ids(edition)),
+            NameCorrection.enrollment_id.in_(services.scoped_enrollment_ids(me(), edition)),
         )
     )
     if correction is None:
@@ -152,51 +153,40 @@ def decide_correction(course_slug: str, edition_slug: str, correction_id: int, d
     if correction.decision is not None:
         flash(_("Esa solicitud ya fue resuelta."), "warning")
         return _back(edition)
-    now = clock.now()
-    person = correction.enrollment
-    before = cert_services.current_certificate(person)
-    details: dict[str, object] = {"old_name": person.name, "new_name": correction.requested_name}
+    try:
+        result = decide_name_correction(correction, decision == "approve", me().id, clock.now())
+    except cert_services.CertificateError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back(edition)
+    details: dict[str, object] = {"old_name": result.old_name, "new_name": result.new_name}
     if decision == "approve":
-        try:
-            cert = cert_services.reissue_certificate(person, correction.requested_name, now)
-        except cert_services.CertificateError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-            return _back(edition)
-        details.update(old_code=before.code if before else None, new_code=cert.code)
+        details.update(old_code=result.old_code, new_code=result.new_code)
         flash(
-            _("Nombre corregido: nuevo certificado %(code)s.", code=exports.format_code(cert.code)),
+            _("Nombre corregido: nuevo certificado %(code)s.", code=format_code(result.new_code)),
             "success",
         )
     else:
         flash(_("Solicitud rechazada."), "success")
-    correction.decision = "approved" if decision == "approve" else "rejected"
-    correction.decided_at = now
-    correction.decided_by_id = me().id
-    services.record(me(), f"name_correction.{decision}", f"enrollment:{person.id}", **details)
+    services.record(
+        me(), f"name_correction.{decision}", f"enrollment:{correction.enrollment_id}", **details
+    )
     db.session.commit()
     return _back(edition)
 
 
-@bp.get(PREFIX + "/certificates.zip")
 def certificates_zip(course_slug: str, edition_slug: str):
     edition = load_edition(course_slug, edition_slug)
     valid = db.session.scalars(
         select(Certificate)
         .where(
-            Certificate.enrollment_id.in_(_scoped_ids(edition)),
+            Certificate.enrollment_id.in_(services.scoped_enrollment_ids(me(), edition)),
             services.current_certificate_clause(),
         )
         .order_by(Certificate.id)
         .execution_options(yield_per=100)
     )
-    # Spooled: small editions stay in memory, large ones go to a temporary file, never both.
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-    count = 0
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for cert in valid:
-            archive.writestr(f"{_file_stem(cert)}.pdf", render_pdf(cert))
-            count += 1
+    spool, count = build_zip(valid)
     record_from_get(
         "export.certificates_zip",
         f"edition:{edition.id}",
@@ -204,7 +194,6 @@ def certificates_zip(course_slug: str, edition_slug: str):
         edition=edition.slug,
         certificates=count,
     )
-    spool.seek(0)
     name = exports.file_name(edition, clock.now(), "zip").replace(".zip", "_certificados.zip")
     return Response(
         exports.file_chunks(spool),
@@ -214,10 +203,3 @@ def certificates_zip(course_slug: str, edition_slug: str):
             "Cache-Control": "no-store",
         },
     )
-
-
-def _file_stem(cert: Certificate) -> str:
-    """CODE_name-in-ascii, safe on every file system."""
-    plain = unicodedata.normalize("NFKD", cert.holder_name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:60] or "certificado"
-    return f"{exports.format_code(cert.code)}_{slug}"

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select
 
 from courses.catalog.models import Edition
-from courses.certificates.services import format_code as certificate_code
+from courses.certificates.codes import format_code
 from courses.coordination import xlsx
 from courses.coordination.listing import rows
 from courses.coordination.services import status_labels
@@ -62,11 +62,6 @@ def neutralise(value: str) -> str:
     return value
 
 
-def format_code(code: str | None) -> str:
-    """XXXXX-XXXXX, as printed on the certificate ("" when there is none)."""
-    return certificate_code(code) if code else ""
-
-
 class RowFormatter:
     """Turns a database row into the values of one export line (text, or local datetimes)."""
 
@@ -108,7 +103,7 @@ class RowFormatter:
             self.yes if confirmed_at else self.no,
             f"{done}/{self.total}",
             self.text_time(completed_at),
-            format_code(code),
+            format_code(code) if code else "",
             self.labels.get(status, status),
         ]
 
@@ -131,7 +126,7 @@ class RowFormatter:
             self.yes if confirmed_at else self.no,
             f"{done}/{self.total}",
             self.local(completed_at),
-            format_code(code),
+            format_code(code) if code else "",
             self.labels.get(status, status),
         ]
 

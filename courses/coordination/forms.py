@@ -131,7 +131,3 @@ class RevokeForm(FlaskForm):
             Length(max=500, message=_l("Usa como máximo 500 caracteres.")),
         ],
     )
-
-
-class ActionForm(FlaskForm):
-    """A bare button: only the CSRF token."""

@@ -218,6 +218,15 @@ def scoped_enrollments(coordinator: Coordinator, edition: Edition) -> Select:
     return stmt
 
 
+def scoped_enrollment_ids(coordinator: Coordinator, edition: Edition) -> ColumnElement:
+    """The ids of `scoped_enrollments`, as a subquery for `… IN (…)`."""
+    return (
+        scoped_enrollments(coordinator, edition)
+        .with_only_columns(Enrollment.id, maintain_column_froms=True)
+        .scalar_subquery()
+    )
+
+
 def find_scoped_enrollment(
     coordinator: Coordinator, edition: Edition, enrollment_id: int
 ) -> Enrollment | None:

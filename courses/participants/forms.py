@@ -11,10 +11,6 @@ from wtforms.validators import Email, InputRequired, Length
 from courses.i18n import localized
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 class NameForm(FlaskForm):
     name = StringField(
         _l("Tu nombre como debe aparecer en el certificado"),

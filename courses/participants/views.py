@@ -17,9 +17,10 @@ from courses import clock, limits
 from courses.certificates.services import CertificateError, change_name
 from courses.database import writing
 from courses.extensions import db, limiter
+from courses.forms import ActionForm
 from courses.i18n import current_language
 from courses.participants import pages, services
-from courses.participants.forms import ActionForm, LostLinkForm, NameForm, quiz_answers, quiz_form
+from courses.participants.forms import LostLinkForm, NameForm, quiz_answers, quiz_form
 from courses.participants.services import CompletionRefused
 from courses.registration.models import Enrollment
 

@@ -46,6 +46,21 @@ max_requests_jitter = 200
 preload_app = True
 
 
+def when_ready(server) -> None:
+    """Say loudly when rate limits cannot hold: in-memory counters split over several workers."""
+    from wsgi import app
+
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers > 1 and app.config.get("RATELIMIT_ENABLED") and storage.startswith("memory"):
+        server.log.warning(
+            "Rate limits are counted in memory by each of the %s workers, so every limit "
+            "(registrations per address, failed logins) is %s times looser than configured. "
+            "Set RATELIMIT_STORAGE_URI=redis://… (see docs/deploy.md).",
+            workers,
+            workers,
+        )
+
+
 def post_fork(server, worker) -> None:
     """Give each worker its own database connections: never share a socket across a fork."""
     from courses.extensions import db

@@ -5,8 +5,6 @@ Kept apart from the other coordinator pages so the session and login rules live 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import gettext as _
@@ -19,6 +17,7 @@ from courses.coordination.forms import LoginForm, PasswordForm
 from courses.coordination.models import Coordinator
 from courses.extensions import db, limiter, login_manager
 from courses.forms import ActionForm
+from courses.site.redirects import safe_next
 
 
 def register(bp: Blueprint) -> None:
@@ -67,17 +66,13 @@ def _lazy_current_user_in_templates(app: Flask) -> None:
     app.context_processor(lambda: {"current_user": current_user})
 
 
-def _safe_next(target: str | None) -> str:
-    """Only go back to a coordinator page on this site (never an open redirect)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/coordinator/"):
-            return target
-    return url_for("coordination.index")
-
-
-@limiter.limit(limits.LOGIN_PER_CLIENT, methods=["POST"])
-@limiter.limit(limits.LOGIN_PER_ACCOUNT, key_func=limits.form_email_key, methods=["POST"])
+@limiter.limit(limits.LOGIN_PER_CLIENT, methods=["POST"], deduct_when=limits.failed_login)
+@limiter.limit(
+    limits.LOGIN_PER_ACCOUNT,
+    key_func=limits.login_account_key,
+    methods=["POST"],
+    deduct_when=limits.failed_login,
+)
 def login():
     form = LoginForm()
     failed = False
@@ -92,7 +87,10 @@ def login():
             coordinator.last_login_at = now
             services.record(coordinator, "login")
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            back = safe_next(
+                request.args.get("next"), url_for("coordination.index"), within="/coordinator/"
+            )
+            return redirect(back, code=303)
         failed = True
         services.record(form.email.data.strip().lower(), "login.failed")
         db.session.commit()

@@ -252,3 +252,55 @@ def test_login_attempts_are_limited_per_account(database_url):
             db.session.remove()
             db.drop_all()
             db.engine.dispose()
+
+
+def _limited_app(database_url):
+    return create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True}
+    )
+
+
+def _login_status(client, email: str, password: str) -> int:
+    token = csrf_token(client)
+    data = {"email": email, "password": password, "csrf_token": token}
+    return client.post("/coordinator/login", data=data).status_code
+
+
+def test_successful_logins_never_count_toward_the_limit(database_url):
+    """A coordinator was locked out for 15 minutes after about 11 logins."""
+    app = _limited_app(database_url)
+    with app.app_context():
+        db.create_all()
+        try:
+            coordinator = make_coordinator("admin", email="ana@example.org")
+            db.session.commit()
+            client = app.test_client()
+            statuses = [_login_status(client, coordinator.email, PASSWORD) for _ in range(25)]
+            assert statuses == [303] * 25
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+def test_failures_from_elsewhere_cannot_lock_the_owner_out(database_url):
+    app = _limited_app(database_url)
+    with app.app_context():
+        db.create_all()
+        try:
+            coordinator = make_coordinator("admin", email="ana@example.org")
+            db.session.commit()
+            attacker = app.test_client()
+            attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+            # Spellings of the same account count together for the attacker.
+            spellings = ["ana@example.org", "ANA@example.org", "ana@\uff45xample.org"]
+            statuses = [_login_status(attacker, spellings[n % 3], "nope nope") for n in range(11)]
+            assert statuses == [401] * 10 + [429]
+            owner = app.test_client()
+            owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+            g.pop("csrf_token", None)  # the test's one app context: each browser its own token
+            assert _login_status(owner, coordinator.email, PASSWORD) == 303
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()

@@ -125,3 +125,17 @@ def test_an_error_on_a_personal_page_logs_the_path_without_the_token(app, client
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "unhandled error on GET /my/***/explodes?q=***" in logged
     assert "SeCrEtToKeN123" not in logged and "ana" not in logged
+
+
+def test_several_workers_with_in_memory_rate_limits_warn_at_start_up(tmp_path):
+    with server_database(tmp_path) as url:
+        prepare(url, tmp_path)
+        env = {"RATELIMIT_ENABLED": "1"}
+        with servers(url, tmp_path, count=1, workers=2, env=env) as (server,):
+            log = server.log()
+        assert "Rate limits are counted in memory by each of the 2 workers" in log
+        assert "RATELIMIT_STORAGE_URI=redis://" in log
+        quiet = tmp_path / "one"
+        quiet.mkdir()
+        with servers(url, quiet, count=1, workers=1, env=env) as (server,):
+            assert "Rate limits are counted in memory" not in server.log()

@@ -14,6 +14,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TelField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -131,3 +132,12 @@ class RevokeForm(FlaskForm):
             Length(max=500, message=_l("Usa como máximo 500 caracteres.")),
         ],
     )
+
+
+class ContactForm(FlaskForm):
+    """A coordinator corrects a person's details; registration's rules decide (services)."""
+
+    name = StringField(_l("Nombre y apellido"), render_kw={"autocomplete": "off"})
+    email = EmailField(_l("Correo electrónico"), render_kw={"autocomplete": "off"})
+    phone = TelField(_l("Teléfono"), render_kw={"autocomplete": "off"})
+    organization = StringField(_l("Organización"), render_kw={"autocomplete": "off"})

@@ -8,11 +8,13 @@ no translate()), the same Python function registered on every connection.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import phonenumbers
 from sqlalchemy import Select, String, event, func, literal, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
@@ -161,10 +163,48 @@ class ListFilters:
         }
 
 
+#: What a phone number may be typed with besides digits.
+_PHONE_CHARACTERS = re.compile(r"^[\d\s+().\-/]+$")
+#: Fewer digits than this are not searched as a phone (a year, a module number…).
+PHONE_MIN_DIGITS = 6
+
+
+def phone_candidates(q: str, countries: list[str]) -> tuple[set[str], str] | None:
+    """(E.164 numbers `q` may mean, its digits) when `q` reads as a phone number, else None.
+
+    Phones are stored in E.164; a coordinator types them as people say them ("987 654 321",
+    "+51 987…", "(55) 1234-5678"), so the number is parsed as national for each of the course's
+    countries, and also as international when it starts with + or 00.
+    """
+    if not _PHONE_CHARACTERS.match(q):
+        return None
+    digits = re.sub(r"\D", "", q)
+    if len(digits) < PHONE_MIN_DIGITS:
+        return None
+    typed = "+" + digits[2:] if digits.startswith("00") and not q.lstrip().startswith("+") else q
+    numbers: set[str] = set()
+    for region in [None, *countries]:
+        try:
+            number = phonenumbers.parse(typed, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            numbers.add(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return numbers, digits
+
+
 def filtered(coordinator: Coordinator, edition: Edition, filters: ListFilters) -> Select:
     """The scoped enrollees matching the filters, in the chosen order (no paging)."""
     stmt = scoped_enrollments(coordinator, edition)
-    if filters.words:
+    phone = phone_candidates(filters.q, edition.course.countries) if filters.q else None
+    if phone is not None:
+        numbers, digits = phone
+        # The whole number in any format, or a part of it typed as digits ("654321").
+        stmt = stmt.where(
+            Enrollment.phone.in_(sorted(numbers))
+            | Enrollment.phone.like(_like_pattern(digits), escape="\\")
+        )
+    elif filters.words:
         haystack = fold_sql(
             Enrollment.name
             + literal(" ")

@@ -31,6 +31,7 @@ translations: $(VENV)/.runtime
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
+	$(FLASK) certificates keys create --if-missing
 	$(FLASK) courses load courses/catalog/*.toml
 	$(FLASK) courses demo
 	$(FLASK) run --host $(HOST) --port $(PORT)

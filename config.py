@@ -61,6 +61,8 @@ class Config:
     #: Redis down must not take registration down: count in memory until it is back.
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    #: Requests per API token (Flask-Limiter syntax); empty: limits.API_PER_TOKEN.
+    API_RATE_LIMIT = ""
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
     #: Behind one nginx or caddy set 1, or every client shares the proxy's address (rate limits).
     TRUSTED_PROXIES = 0
@@ -79,6 +81,13 @@ class Config:
     #: Folder of bundled course files (TOML).
     CATALOG_DIR = str(BASE_DIR / "courses" / "catalog")
 
+    #: The Ed25519 key ring that signs credentials and QR proofs (courses/certificates/keys.py):
+    #: a file outside the database, mode 0600. SIGNING_KEYS (the same JSON) overrides it.
+    SIGNING_KEYS_FILE = str(INSTANCE_DIR / "signing-keys.json")
+    SIGNING_KEYS: str | None = None
+    #: How people reach the certificate issuer (shown on /issuer); optional.
+    ISSUER_CONTACT: str | None = None
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -94,6 +103,7 @@ class TestingConfig(Config):
     MAILBOX_ENABLED = True
     RATELIMIT_ENABLED = False
     PUBLIC_BASE_URL = "http://certificados.test"
+    SIGNING_KEYS_FILE = ""  # one throw-away key per application; tests of the file set a path
 
 
 class ProductionConfig(Config):
@@ -125,6 +135,10 @@ _ENVIRONMENT: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_KEY_PREFIX": str,
     "TRUSTED_PROXIES": int,
+    "API_RATE_LIMIT": str,
+    "SIGNING_KEYS_FILE": str,
+    "SIGNING_KEYS": str,
+    "ISSUER_CONTACT": str,
 }
 
 

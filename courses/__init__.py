@@ -20,6 +20,7 @@ FEATURES = (
     "certificates",
     "coordination",
     "mail",
+    "api",
 )
 
 
@@ -58,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_features(app: Flask) -> None:
     from courses import (
+        api,
         catalog,
         certificates,
         coordination,
@@ -76,3 +78,4 @@ def register_features(app: Flask) -> None:
     coordination.init_app(app)
     mail.init_app(app)
     ops.init_app(app)
+    api.init_app(app)

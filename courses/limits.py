@@ -27,6 +27,10 @@ LOST_LINK_PER_CLIENT = "100 per hour"
 LOST_LINK_PER_EMAIL = "3 per hour"
 #: Certificate verification (public; QR scans). Generous: an export agency may check many.
 VERIFY_PER_CLIENT = "60 per minute"
+#: API requests per token (a partner's sync pages through an edition in a burst), and per
+#: client address whatever the token (made-up tokens must not each get a fresh allowance).
+API_PER_TOKEN = "120 per minute;3000 per hour"
+API_PER_CLIENT = "600 per minute"
 #: Failed coordinator logins (a successful login never counts). Per client address, and per
 #: account from one client: someone elsewhere who knows a coordinator's address can use up
 #: only their own attempts, never lock the owner out.

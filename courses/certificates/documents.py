@@ -29,6 +29,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from courses.certificates import keys, qrproof
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.i18n import localized
@@ -59,6 +60,8 @@ class CertificateContent:
     code: str
     verify_label: str
     verify_url: str
+    #: What the QR code holds: verify_url, then "#" and the signed offline proof (qrproof.py).
+    qr_text: str
 
 
 def content_for(cert: Certificate) -> CertificateContent:
@@ -89,12 +92,26 @@ def content_for(cert: Certificate) -> CertificateContent:
             code=format_code(cert.code),
             verify_label=_("Verifica este certificado en"),
             verify_url=verify_url(cert.code),
+            qr_text=qr_text(cert, localized(course.title, language), edition.slug),
         )
 
 
 def verify_url(code: str) -> str:
     """The public address the QR code carries: PUBLIC_BASE_URL/verify/<code> (a contract)."""
     return f"{current_app.config['PUBLIC_BASE_URL']}/verify/{code}"
+
+
+def qr_text(cert: Certificate, course_title: str, edition_name: str) -> str:
+    """The QR text: the verification address plus, when a signing key exists, its proof."""
+    url = verify_url(cert.code)
+    key = keys.keyring().current
+    if key is None:
+        return url  # no key yet: the address alone still works online
+    local = cert.issued_at.astimezone(ZoneInfo(cert.enrollment.edition.course.timezone))
+    facts = qrproof.QrFacts(
+        cert.code, cert.holder_name, course_title, edition_name, local.date().isoformat(), ""
+    )
+    return qrproof.qr_text(url, facts, key)
 
 
 def _qr(url: str) -> segno.QRCode:
@@ -187,7 +204,7 @@ def _pdf(text: CertificateContent, issued_at: datetime) -> bytes:
     page.setFont("DejaVu", 9)
     page.drawString(25 * mm, top(y + 13), f"{text.verify_label} {text.verify_url}")
 
-    _draw_pdf_qr(page, _qr(text.verify_url), x=232 * mm, y=top(133), size=45 * mm)
+    _draw_pdf_qr(page, _qr(text.qr_text), x=232 * mm, y=top(133), size=45 * mm)
     page.setFont("DejaVu-Bold", 10)
     page.setFillColorRGB(*_rgb(TEXT))
     page.drawCentredString(254.5 * mm, top(183), text.code)
@@ -308,7 +325,7 @@ def _png(text: CertificateContent) -> bytes:
         (left, y + 56), f"{text.verify_label} {text.verify_url}", font=_font(False, 16), fill=TEXT
     )
 
-    qr = _qr(text.verify_url)
+    qr = _qr(text.qr_text)
     rows = list(qr.matrix_iter(scale=1, border=4))
     scale = max(1, 260 // len(rows))
     qr_x, qr_y = width - 90 - len(rows) * scale, height - 110 - len(rows) * scale

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.database import UTCDateTime, utcnow
 from courses.extensions import db
-from courses.registration.models import Enrollment
+from courses.registration.models import Enrollment, TouchesEnrollment
 
 
-class Certificate(db.Model):
+class Certificate(TouchesEnrollment, db.Model):
     __tablename__ = "certificate"
     __table_args__ = (
         # Exactly one first certificate per enrollment, even under a double submit; a reissue
@@ -40,6 +41,16 @@ class Certificate(db.Model):
 
     enrollment: Mapped[Enrollment] = relationship()
     superseded_by: Mapped[Certificate | None] = relationship(remote_side=[id])
+
+    @hybrid_property
+    def is_valid(self) -> bool:
+        """Neither revoked nor superseded: what /verify calls valid (Python and SQL alike)."""
+        return self.revoked_at is None and self.superseded_by_id is None
+
+    @is_valid.inplace.expression
+    @classmethod
+    def _is_valid_expression(cls):
+        return and_(cls.revoked_at.is_(None), cls.superseded_by_id.is_(None))
 
 
 class NameCorrection(db.Model):

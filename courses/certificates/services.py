@@ -12,7 +12,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from courses.catalog.models import Course
 from courses.certificates import codes
+from courses.certificates.credentials import STATUS_LIST_SIZE
 
 # render_pdf and render_png are part of this module's interface (ARCHITECTURE.md).
 from courses.certificates.documents import render_pdf, render_png, verify_url  # noqa: F401
@@ -130,11 +132,40 @@ def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) ->
 
 def certificate_state(cert: Certificate) -> str:
     """ "valid", "revoked" or "superseded"."""
-    if cert.superseded_by_id is not None:
-        return "superseded"
-    if cert.revoked_at is not None:
-        return "revoked"
-    return "valid"
+    if cert.is_valid:
+        return "valid"
+    return "superseded" if cert.superseded_by_id is not None else "revoked"
+
+
+def invalid_status_indexes(number: int) -> list[int]:
+    """The bits to set in status list `number`: its certificates no longer valid."""
+    size = STATUS_LIST_SIZE
+    ids = db.session.scalars(
+        select(Certificate.id).where(
+            ~Certificate.is_valid,
+            Certificate.id >= number * size,
+            Certificate.id < (number + 1) * size,
+        )
+    )
+    return [cert_id - number * size for cert_id in ids]
+
+
+def last_status_list() -> int:
+    """The number of the newest status list (0 while fewer than 131072 certificates exist)."""
+    return (db.session.scalar(select(func.max(Certificate.id))) or 0) // STATUS_LIST_SIZE
+
+
+def all_organizers() -> list[str]:
+    """Every organiser named by a course, once, in catalogue order (the issuer profile)."""
+    seen: dict[str, None] = {}
+    for organizers in db.session.scalars(select(Course.organizers).order_by(Course.id)):
+        for name in organizers or []:
+            seen.setdefault(localized(name), None)
+    return list(seen)
+
+
+def course_titles() -> list[dict]:
+    return list(db.session.scalars(select(Course.title).order_by(Course.id)))
 
 
 def find_by_code(code: str) -> Certificate | None:

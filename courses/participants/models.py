@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from courses.catalog.models import Module
 from courses.database import UTCDateTime, utcnow
 from courses.extensions import db
-from courses.registration.models import Enrollment
+from courses.registration.models import Enrollment, TouchesEnrollment
 
 
-class ModuleCompletion(db.Model):
+class ModuleCompletion(TouchesEnrollment, db.Model):
     __tablename__ = "module_completion"
     __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from courses import clock
 from courses.database import UTCDateTime, utcnow
 from courses.extensions import db
 
@@ -30,6 +41,8 @@ class Enrollment(db.Model):
         CheckConstraint("status IN ('registered', 'waiting')", name="status"),
         CheckConstraint("seat IS NULL OR seat >= 1", name="seat"),
         CheckConstraint("status = 'registered' OR seat IS NULL", name="waiting_has_no_seat"),
+        # The API pages through an edition in (updated_at, id) order.
+        Index("ix_enrollment_edition_updated", "edition_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,6 +79,9 @@ class Enrollment(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When personal data was erased (privacy purge or a request); the row keeps statistics.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Last change to anything an export shows: this row (onupdate) or a child row that
+    #: `TouchesEnrollment` (module completions, certificates). The API's `updated_since`.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     edition: Mapped[Edition] = relationship(back_populates="enrollments")
 
@@ -75,3 +91,39 @@ class Enrollment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Enrollment {self.id} {self.status}>"
+
+
+class TouchesEnrollment:
+    """A row that an enrollment's export shows (a module completion, a certificate).
+
+    Adding, changing or deleting one moves its enrollment's `updated_at`, so a partner system
+    that syncs with `updated_since` sees the change. Written once here (a flush hook) rather
+    than at each place that changes such a row. The class needs an `enrollment_id` column.
+    """
+
+
+@event.listens_for(Session, "before_flush")
+def _touch_enrollments(session: Session, flush_context, instances) -> None:
+    changed = {
+        row.enrollment_id
+        for row in chain(session.new, session.deleted, session.dirty)
+        if isinstance(row, TouchesEnrollment)
+        and row.enrollment_id is not None
+        and (row not in session.dirty or session.is_modified(row))
+    }
+    if not changed:
+        return
+    now = clock.now()
+    unloaded = []
+    for enrollment_id in changed:
+        enrollment = session.identity_map.get(session.identity_key(Enrollment, enrollment_id))
+        if enrollment is not None:
+            enrollment.updated_at = now  # part of this flush
+        else:
+            unloaded.append(enrollment_id)
+    if unloaded:
+        session.connection().execute(
+            update(Enrollment.__table__)
+            .where(Enrollment.__table__.c.id.in_(unloaded))
+            .values(updated_at=now)
+        )

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from courses.api.problems import is_api_request, problem_for_status
 from courses.extensions import db
 from courses.site.logging import request_line
 
@@ -69,6 +70,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if is_api_request():  # partner systems get problem+json, never an HTML page
+            return problem_for_status(error.code, getattr(error, "valid_methods", None))
         retry_after = None
         if error.code == 429:
             retry_after = _retry_after_words(error)
@@ -84,7 +87,7 @@ def init_app(app: Flask) -> None:
         # (pool_pre_ping) on the next request.
         log.error("database error on %s: %s", request_line(), _first_line(error))
         db.session.rollback()
-        return render_error(503)
+        return problem_for_status(503) if is_api_request() else render_error(503)
 
     @app.errorhandler(DataError)
     def unusable_value(error: DataError):
@@ -92,13 +95,13 @@ def init_app(app: Flask) -> None:
         # PostgreSQL, a number out of range): the request is malformed, the database is fine.
         log.warning("unusable value on %s: %s", request_line(), _first_line(error))
         db.session.rollback()
-        return render_error(400)
+        return problem_for_status(400) if is_api_request() else render_error(400)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unhandled error on %s", request_line())
         db.session.rollback()
-        return render_error(500)
+        return problem_for_status(500) if is_api_request() else render_error(500)
 
 
 def _first_line(error: DBAPIError) -> str:

@@ -1,0 +1,58 @@
+"""Bearer-token authentication for the API, and the rate-limit key of each request."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import abort, request
+from flask_limiter.util import get_remote_address
+
+from courses import clock
+from courses.api import tokens
+from courses.api.models import ApiToken
+from courses.coordination.models import Coordinator
+from courses.database import writing
+from courses.extensions import db
+
+#: `last_used_at` is written at most this often per token: a sync of many pages is one use,
+#: and the API's GETs stay reads almost always.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def bearer() -> str | None:
+    """The token in `Authorization: Bearer …`, if the request has one."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None
+
+
+def rate_limit_key() -> str:
+    """Count requests per token (its hash, never the token), else per client address."""
+    token = bearer()
+    if token:
+        return "api-token:" + tokens.hash_token(token)[:32]
+    return "api-client:" + get_remote_address()
+
+
+def current_coordinator() -> Coordinator:
+    """The coordinator whose token authenticates this request; 401 without a usable token."""
+    token = bearer()
+    now = clock.now()
+    row = tokens.find_usable(token, now) if token else None
+    if row is None:
+        # One answer for missing, unknown, revoked and expired: nothing to learn by probing.
+        abort(401)
+    coordinator = row.coordinator
+    _note_use(row, now)
+    return coordinator
+
+
+def _note_use(row: ApiToken, now: datetime) -> None:
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_GRANULARITY:
+        return
+    token_id = row.id
+    db.session.commit()  # end the read transaction; the write gets its own (database.writing)
+    with writing():
+        fresh = db.session.get(ApiToken, token_id)
+        fresh.last_used_at = now
+        db.session.commit()

@@ -34,7 +34,7 @@ BAD_NAMES = {
     "digits only": "12345",
 }
 #: What must never reach a page, an e-mail, an export or a certificate.
-UNSAFE = ["\x00", "\x07", "\x1b", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+UNSAFE = ["\x00", "\x07", "\x1b", *map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])]
 #: (No NUL: PostgreSQL cannot store one; BEL stands for every other control character.)
 STORED = "Ana\u202e ZUL\x1b[31m\x07 Rojas\u2066"
 

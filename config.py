@@ -76,6 +76,9 @@ class Config:
     #: Seconds a public page that reads the same for everyone is reused (0: never).
     PAGE_CACHE_SECONDS = 60
 
+    #: Bearer token that lets monitoring see /healthz details from elsewhere ("" = loopback only).
+    HEALTHZ_TOKEN = ""
+
     #: Version of the privacy notice people consent to; change it whenever /privacy changes.
     PRIVACY_NOTICE_VERSION = "2023-06"
     #: Folder of bundled course files (TOML).

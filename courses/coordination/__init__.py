@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         enrollment_views,
         import_views,
         models,  # noqa: F401 - the tables must be known before create_all and migrations
+        sessions,  # noqa: F401 - likewise
     )
     from courses.coordination.blueprint import create_blueprint
     from courses.coordination.cli import coordinators_cli, enrollments_cli

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import g
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -91,7 +92,7 @@ def test_create_command_refuses_bad_options_with_a_clear_error_and_stores_nothin
         args=["coordinators", "create", "x@example.org", "--role", "admin"], input="corta\n"
     )
     assert result.exit_code == 1
-    assert "10" in result.output
+    assert "12" in result.output
     assert _accounts() == []
     assert audit_actions() == []
 
@@ -150,7 +151,10 @@ def test_login_renews_the_session_and_logout_ends_it(app, client):
     login(client, coordinator)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"].split(".")[0] == str(coordinator.id)
+        # The cookie names a server-side session: nothing of the account or its password.
+        session_id = session["_user_id"]
+        assert len(session_id) >= 40 and str(coordinator.id) != session_id
+        assert coordinator.password_hash[-16:] not in repr(dict(session))
     assert client.get("/coordinator/").status_code == 200
     # Logout only by POST (a link or an image cannot log someone out).
     assert client.get("/coordinator/logout").status_code == 405
@@ -304,3 +308,48 @@ def test_failures_from_elsewhere_cannot_lock_the_owner_out(database_url):
             db.session.remove()
             db.drop_all()
             db.engine.dispose()
+
+
+COMMON = ["aaaaaaaaaaaa", "password1234", "qwertyuiop12", "Password123!", "alianzapacifico"]
+
+
+@pytest.mark.parametrize("weak", COMMON)
+def test_the_create_command_refuses_common_or_guessable_passwords(app, runner, weak):
+    """Only the length was checked: `aaaaaaaaaa` was accepted."""
+    result = runner.invoke(
+        args=["coordinators", "create", "x@example.org", "--role", "admin"], input=f"{weak}\n"
+    )
+    assert result.exit_code == 1
+    assert "común o fácil de adivinar" in result.output
+    assert _accounts() == []
+
+
+def test_a_password_of_11_characters_is_too_short(app, runner):
+    result = runner.invoke(
+        args=["coordinators", "create", "x@example.org", "--role", "admin"],
+        input="tres pájaro\n",
+    )
+    assert result.exit_code == 1
+    assert "al menos 12 caracteres" in result.output
+
+
+@pytest.mark.parametrize("weak", ["password1234", "aaaaaaaaaaaa"])
+def test_the_web_refuses_common_passwords_for_a_change_and_for_a_new_account(app, client, weak):
+    coordinator = make_coordinator("admin")
+    login(client, coordinator)
+    response = post(
+        client, "/coordinator/password", {"current": PASSWORD, "new": weak, "confirm": weak}
+    )
+    assert response.status_code == 400
+    assert "común o fácil de adivinar" in response.get_data(as_text=True)
+    db.session.refresh(coordinator)
+    assert check_password_hash(coordinator.password_hash, PASSWORD)
+    response = post(
+        client,
+        "/coordinator/accounts",
+        {"email": "nueva@example.org", "role": "admin", "password": weak},
+        form_url="/coordinator/accounts",
+    )
+    assert response.status_code == 400
+    assert "común o fácil de adivinar" in response.get_data(as_text=True)
+    assert len(_accounts()) == 1

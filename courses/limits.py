@@ -16,6 +16,8 @@ from flask_limiter.util import get_remote_address
 
 from courses.addresses import normalise_address
 
+from courses.registration.rules import clean_phone
+
 #: Registration POSTs from one client address (a whole cooperative may sit behind it).
 REGISTRATION_PER_CLIENT = "120 per minute;2000 per hour"
 #: Registration attempts for one inbox (each may mail that person).
@@ -53,6 +55,18 @@ def login_account_key() -> str:
 def failed_login(response: Response) -> bool:
     """Count a login attempt only when it failed (401: wrong address or password)."""
     return response.status_code == 401
+
+
+def form_contact_key() -> str:
+    """Rate-limit key: the e-mail typed, else the phone number (E.164, however it was typed)."""
+    if (request.form.get("email") or "").strip():
+        return form_email_key()
+    raw = (request.form.get("phone") or "")[:40]
+    country = (request.form.get("country") or "").strip().upper()[:2] or None
+    try:
+        return "phone:" + clean_phone(raw, country, "es")
+    except ValueError:
+        return "phone:" + "".join(char for char in raw if char.isdigit())
 
 
 def only_posts() -> bool:

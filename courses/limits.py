@@ -15,7 +15,6 @@ from flask import Response, request
 from flask_limiter.util import get_remote_address
 
 from courses.addresses import normalise_address
-
 from courses.registration.rules import clean_phone
 
 #: Registration POSTs from one client address (a whole cooperative may sit behind it).

@@ -1,7 +1,7 @@
 """Coordinators' digest choices; outbox recipient key for the per-recipient cap (issue 10)
 
 Revision ID: i10b
-Revises: i10a
+Revises: i14a
 Create Date: 2026-12-01 09:44:21.450885
 
 """
@@ -13,7 +13,7 @@ import courses.database
 
 # revision identifiers, used by Alembic.
 revision = 'i10b'
-down_revision = 'i10a'
+down_revision = 'i14a'
 branch_labels = None
 depends_on = None
 

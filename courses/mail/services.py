@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import idna
 from flask import current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
+from courses.addresses import normalise_address
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
 
@@ -39,22 +38,13 @@ CAP_PER_DAY = 3
 
 
 def recipient_key(address: str) -> str:
-    """One key per inbox: NFKC, surrounding dots and spaces trimmed, IDNA domain, case folded.
+    """One key per inbox (`courses.addresses.normalise_address`, as the rate limits count).
 
     `MARIA@Example.org`, `ｍａｒｉａ@ｅｘａｍｐｌｅ.org` and `josé@bücher.example` against
     `JOSÉ@xn--bcher-kva.example` each reach one inbox and get one key. For counting only:
     the message still goes to the address as stored.
     """
-    text = unicodedata.normalize("NFKC", address or "").strip().strip(".")
-    local, at, domain = text.rpartition("@")
-    if not at:
-        return text.casefold()[:320]
-    domain = domain.strip().rstrip(".")
-    try:
-        domain = idna.encode(domain, uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError, ValueError):
-        pass
-    return f"{local.casefold()}@{domain.casefold()}"[:320]
+    return normalise_address(address)
 
 
 def over_cap(kind: str, key: str, now: datetime) -> bool:

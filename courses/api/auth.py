@@ -10,6 +10,7 @@ from flask_limiter.util import get_remote_address
 from courses import clock
 from courses.api import tokens
 from courses.api.models import ApiToken
+from courses.api.problems import problem
 from courses.coordination.models import Coordinator
 from courses.database import writing
 from courses.extensions import db
@@ -41,7 +42,7 @@ def current_coordinator() -> Coordinator:
     row = tokens.find_usable(token, now) if token else None
     if row is None:
         # One answer for missing, unknown, revoked and expired: nothing to learn by probing.
-        abort(401)
+        abort(problem(401, "Send a valid API token: Authorization: Bearer cap_…"))
     coordinator = row.coordinator
     _note_use(row, now)
     return coordinator

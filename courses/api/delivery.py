@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 
 from courses.api.models import Webhook, WebhookDelivery
 from courses.api.webhooks import address_allowed
+from courses.database import read_only
 from courses.extensions import db
 
 log = logging.getLogger(__name__)
@@ -66,19 +67,21 @@ def signature(secret: str, timestamp: int, body: str) -> str:
 def deliver_due_webhooks(now: datetime, limit: int = 100) -> dict[str, int]:
     """Send every delivery whose time has come (up to `limit`); counts of what happened."""
     counts = {"delivered": 0, "failed": 0, "given_up": 0}
-    ids = list(
-        db.session.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.delivered_at.is_(None),
-                WebhookDelivery.failed_at.is_(None),
-                WebhookDelivery.next_attempt_at <= now,
+    # A read that takes no lock (SQLite: plain BEGIN): a worker polls, and mostly finds nothing.
+    with read_only():
+        ids = list(
+            db.session.scalars(
+                select(WebhookDelivery.id)
+                .where(
+                    WebhookDelivery.delivered_at.is_(None),
+                    WebhookDelivery.failed_at.is_(None),
+                    WebhookDelivery.next_attempt_at <= now,
+                )
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(limit)
             )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(limit)
         )
-    )
-    db.session.commit()
+        db.session.rollback()
     for delivery_id in ids:
         result = deliver_one(delivery_id, now)
         if result is not None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import request
 
+from courses.registration.rules import clean_phone
+
 #: Registration POSTs from one client address (a whole cooperative may sit behind it).
 REGISTRATION_PER_CLIENT = "120 per minute;2000 per hour"
 #: Registration attempts for one e-mail address.
@@ -31,6 +33,18 @@ LOGIN_PER_ACCOUNT = "10 per 15 minutes"
 def form_email_key() -> str:
     """Rate-limit key: the e-mail address typed in the form, compared case-insensitively."""
     return "email:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def form_contact_key() -> str:
+    """Rate-limit key: the e-mail typed, else the phone number (E.164, however it was typed)."""
+    if (request.form.get("email") or "").strip():
+        return form_email_key()
+    raw = (request.form.get("phone") or "")[:40]
+    country = (request.form.get("country") or "").strip().upper()[:2] or None
+    try:
+        return "phone:" + clean_phone(raw, country, "es")
+    except ValueError:
+        return "phone:" + "".join(char for char in raw if char.isdigit())
 
 
 def only_posts() -> bool:

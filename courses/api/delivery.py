@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -37,8 +38,8 @@ BACKOFF = tuple(
 )
 #: Failed attempts after which a delivery is given up (about a day and a half of retries).
 MAX_ATTEMPTS = 10
-#: Seconds to connect and to wait for the answer.
-TIMEOUT = 10
+#: Seconds to connect and to wait for the answer (a slow receiver holds up the worker's turn).
+TIMEOUT = 5
 #: A claimed delivery is due again after this, should its worker die while sending.
 CLAIM = timedelta(seconds=TIMEOUT * 3)
 USER_AGENT = "capacitaciones-webhooks/1"
@@ -64,8 +65,11 @@ def signature(secret: str, timestamp: int, body: str) -> str:
     return "v1=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def deliver_due_webhooks(now: datetime, limit: int = 100) -> dict[str, int]:
-    """Send every delivery whose time has come (up to `limit`); counts of what happened."""
+def deliver_due_webhooks(
+    now: datetime, limit: int = 100, stopping: Callable[[], bool] = lambda: False
+) -> dict[str, int]:
+    """Send the deliveries whose time has come (up to `limit`, until `stopping()`); counts of
+    what happened."""
     counts = {"delivered": 0, "failed": 0, "given_up": 0}
     # A read that takes no lock (SQLite: plain BEGIN): a worker polls, and mostly finds nothing.
     with read_only():
@@ -83,6 +87,8 @@ def deliver_due_webhooks(now: datetime, limit: int = 100) -> dict[str, int]:
         )
         db.session.rollback()
     for delivery_id in ids:
+        if stopping():
+            break  # the rest stay due: the next worker turn (or process) takes them
         result = deliver_one(delivery_id, now)
         if result is not None:
             counts[result] += 1

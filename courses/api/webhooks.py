@@ -23,6 +23,7 @@ from courses.api import schemas
 from courses.api.models import Webhook, WebhookDelivery
 from courses.certificates.models import Certificate
 from courses.extensions import db
+from courses.mail.services import notify_workers
 from courses.registration.models import WAITING, Enrollment
 
 #: registration.created, enrollment.completed, certificate.issued, certificate.revoked.
@@ -114,6 +115,7 @@ def emit(
             )
         )
     db.session.flush()
+    notify_workers()  # on PostgreSQL the worker wakes when this transaction commits
     return len(hooks)
 
 

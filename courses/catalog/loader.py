@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
 
+from courses.catalog.extra_keys import parse_contacts, parse_questions
 from courses.catalog.models import COMPLETION_RULES
 
 LANGUAGES = ("es", "en")
@@ -43,6 +44,8 @@ COURSE_KEYS = {
     "countries",
     "modules",
     "editions",
+    "contacts",
+    "questions",
 }
 MODULE_KEYS = {"title", "description", "video_url", "minutes", "questions"}
 QUESTION_KEYS = {"text", "choices", "answer"}
@@ -105,6 +108,8 @@ class CourseSpec:
     countries: list
     modules: list[ModuleSpec] = field(default_factory=list)
     editions: list[EditionSpec] = field(default_factory=list)
+    contacts: list[dict] = field(default_factory=list)
+    questions: list[dict] = field(default_factory=list)
 
 
 class _Checker:
@@ -285,6 +290,8 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
 
     modules = _modules(data, check, completion)
     editions = _editions(data, check, tz)
+    contacts = parse_contacts(data, check, [str(c) for c in countries])
+    questions = parse_questions(data, check)
     if check.problems:
         return None, check.problems
     spec = CourseSpec(
@@ -301,6 +308,8 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
         countries=list(countries),
         modules=modules,
         editions=editions,
+        contacts=contacts,
+        questions=questions,
     )
     return (None, check.problems) if check.problems else (spec, [])
 

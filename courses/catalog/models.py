@@ -52,6 +52,12 @@ class Course(db.Model):
     pass_mark: Mapped[int] = mapped_column(Integer, default=70)
     #: ISO 3166-1 alpha-2 codes offered in the registration form, in order.
     countries: Mapped[list] = mapped_column(JSON, default=list)
+    #: Whom participants of each country can ask: [{"country", "name": {…}, "email",
+    #: "whatsapp"}, …] ([[contacts]] in the course file; email and/or whatsapp).
+    contacts: Mapped[list] = mapped_column(JSON, default=list)
+    #: Extra registration questions: [{"key", "label": {…}, "kind": "choice" | "text",
+    #: "choices": [{…}, …], "required": bool}, …] ([[questions]] in the course file).
+    questions: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     modules: Mapped[list[Module]] = relationship(

@@ -15,6 +15,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from courses.catalog.contacts import Contact, course_contacts
 from courses.catalog.models import Course, Edition
 
 # Loading lives in upsert.py; importable from here too, where other features first found it.
@@ -237,6 +238,8 @@ class CoursePage:
     countries: list[tuple[str, str]]
     current: EditionView | None
     others: list[EditionView]
+    #: Whom to ask: the chosen country's contacts, or every country's.
+    contacts: list[Contact]
 
 
 def course_page(course: Course, now: datetime, language: str, country: str | None) -> CoursePage:
@@ -272,4 +275,5 @@ def course_page(course: Course, now: datetime, language: str, country: str | Non
         countries=[(code, country_name(code, language)) for code in course.countries],
         current=current,
         others=others,
+        contacts=course_contacts(course, language, country),
     )

@@ -63,6 +63,8 @@ def load_courses(specs: list[CourseSpec]) -> list[LoadResult]:
                 "completion": spec.completion,
                 "pass_mark": spec.pass_mark,
                 "countries": spec.countries,
+                "contacts": spec.contacts,
+                "questions": spec.questions,
             },
         )
         changed |= _load_modules(course, spec, problems)
@@ -171,5 +173,26 @@ def refresh_demo_edition(now: datetime, course_slug: str = BUNDLED_COURSE) -> tu
     values = {"registration_opens": None, "registration_closes": closes, "complete_by": None}
     if _assign(edition, values | {"capacity": 0}) and outcome == "unchanged":
         outcome = "updated"
+    if not course.contacts:
+        # So a newcomer sees where contacts appear; `courses load` of the real file (which
+        # has none) takes them away again. example.org: nobody real is ever written to.
+        course.contacts = demo_contacts(course.countries)
+        outcome = "updated" if outcome == "unchanged" else outcome
     db.session.flush()
     return edition, outcome
+
+
+def demo_contacts(countries: list[str]) -> list[dict]:
+    """One clearly fictitious contact per country, on example.org, for the demo."""
+    return [
+        {
+            "country": code,
+            "name": {
+                "es": f"Contacto de ejemplo {code} (ficticio)",
+                "en": f"Example contact {code} (fictitious)",
+            },
+            "email": f"ayuda.{code.lower()}@example.org",
+            "whatsapp": None,
+        }
+        for code in countries
+    ]

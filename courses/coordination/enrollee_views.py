@@ -18,7 +18,7 @@ from courses.forms import ActionForm
 from courses.i18n import country_name, current_language
 from courses.participants import services as participants
 from courses.participants.services import CompletionRefused
-from courses.registration import contact
+from courses.registration import contact, withdrawal
 from courses.registration.models import Enrollment
 from courses.registration.rules import InvalidRegistration
 
@@ -30,6 +30,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(ENROLLEE + "/modules/<int:position>", view_func=set_module, methods=["POST"])
     bp.add_url_rule(ENROLLEE + "/contact", view_func=correct_contact, methods=["POST"])
     bp.add_url_rule(ENROLLEE + "/link", view_func=resend_link, methods=["POST"])
+    bp.add_url_rule(ENROLLEE + "/undo-withdrawal", view_func=undo_withdrawal, methods=["POST"])
 
 
 def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None = None):
@@ -163,4 +164,22 @@ def set_module(course_slug: str, edition_slug: str, enrollment_id: int, position
         )
         db.session.commit()
         flash(_("Módulo %(n)s actualizado.", n=position), "success")
+    return _back(edition, person.id)
+
+
+def undo_withdrawal(course_slug: str, edition_slug: str, enrollment_id: int):
+    """Give a person who left the edition their place back, while a seat is free."""
+    edition = load_edition(course_slug, edition_slug)
+    person = load_enrollee(edition, enrollment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        withdrawal.undo_withdrawal(person, clock.now())
+    except withdrawal.WithdrawalRefused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+    else:
+        services.record(me(), "enrollment.undo_withdrawal", f"enrollment:{person.id}")
+        db.session.commit()
+        flash(_("Listo: la persona vuelve a estar inscrita."), "success")
     return _back(edition, person.id)

@@ -36,7 +36,8 @@ DATE_FORMAT = "yyyy-mm-dd hh:mm"
 WIDTHS = (8, 30, 32, 16, 8, 16, 30, 18, 10, 10, 18, 14, 18)
 
 
-def headers() -> list[str]:
+def headers(question_keys: list[str] = ()) -> list[str]:
+    """Column titles; the course's extra questions follow, headed by their `key`."""
     return [
         _("ID"),
         _("Nombre"),
@@ -51,6 +52,7 @@ def headers() -> list[str]:
         _("Completó el"),
         _("Código de certificado"),
         _("Estado"),
+        *question_keys,
     ]
 
 
@@ -72,6 +74,8 @@ class RowFormatter:
         self.labels = status_labels()
         self.yes, self.no = _("sí"), _("no")
         self._countries: dict[str, str] = {}
+        #: The course's extra questions ([[questions]]), one column each after the others.
+        self.question_keys = [q["key"] for q in edition.course.questions or []]
 
     def local(self, instant: datetime | None) -> datetime | None:
         """Naive local time in the course's zone: what a spreadsheet shows as a date."""
@@ -89,7 +93,7 @@ class RowFormatter:
         organisation) can start like a formula; the others are ours and need no check."""
         # Unpacked once: reading twelve attributes by name is a third of an export's time.
         (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
-         completed_at, code, status) = row  # fmt: skip
+         completed_at, code, status, answers) = row  # fmt: skip
         return [
             str(id_),
             neutralise(name or ""),
@@ -104,7 +108,13 @@ class RowFormatter:
             self.text_time(completed_at),
             format_code(code) if code else "",
             self.labels.get(status, status),
+            *(neutralise(value) for value in self.answers(answers)),
         ]
+
+    def answers(self, answers: dict | None) -> list[str]:
+        """The answer to each extra question, in column order ("" when not answered)."""
+        answers = answers or {}
+        return [str(answers.get(key, "")) for key in self.question_keys]
 
     def text_time(self, instant: datetime | None) -> str:
         local = self.local(instant)
@@ -112,7 +122,7 @@ class RowFormatter:
 
     def values(self, row) -> list[object]:
         (id_, name, email, phone, country, organization, created_at, confirmed_at, done,
-         completed_at, code, status) = row  # fmt: skip
+         completed_at, code, status, answers) = row  # fmt: skip
         return [
             str(id_),
             name,
@@ -127,6 +137,7 @@ class RowFormatter:
             self.local(completed_at),
             format_code(code) if code else "",
             self.labels.get(status, status),
+            *self.answers(answers),
         ]
 
 
@@ -148,7 +159,7 @@ def csv_chunks(stmt: Select, formatter: RowFormatter, delimiter: str = ",") -> I
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(headers())
+    writer.writerow(headers(formatter.question_keys))
     for row in iter_rows(stmt):
         writer.writerow(formatter.csv_values(row))
         if buffer.tell() >= CHUNK:
@@ -163,9 +174,9 @@ def write_xlsx(stmt: Select, formatter: RowFormatter, target) -> None:
     xlsx.write(
         target,
         sheet_title=formatter.sheet_title,
-        header=headers(),
+        header=headers(formatter.question_keys),
         rows=(formatter.values(row) for row in iter_rows(stmt)),
-        widths=WIDTHS,
+        widths=WIDTHS + (20,) * len(formatter.question_keys),
         date_format=DATE_FORMAT,
     )
 

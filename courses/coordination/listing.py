@@ -269,6 +269,7 @@ def rows(stmt: Select) -> Select:
         Enrollment.completed_at,
         certificate_code_column().label("certificate_code"),
         status_expression().label("status"),
+        Enrollment.answers,
         maintain_column_froms=True,
     )
 

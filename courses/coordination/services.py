@@ -23,13 +23,21 @@ from courses.coordination.models import ROLES, AuditEntry, Coordinator
 from courses.database import utcnow
 from courses.extensions import db
 from courses.participants.models import ModuleCompletion
-from courses.registration.models import WAITING, Enrollment
+from courses.registration.models import WAITING, WITHDRAWN, Enrollment
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
 
 #: Enrollee states a coordinator sees, in the order a participant goes through them.
-STATUSES = ("registered", "confirmed", "in_progress", "completed", "certified", "waiting")
+STATUSES = (
+    "registered",
+    "confirmed",
+    "in_progress",
+    "completed",
+    "certified",
+    "waiting",
+    "withdrawn",
+)
 
 # Checked when the e-mail is unknown, so a wrong address costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0000", method="scrypt")
@@ -251,6 +259,7 @@ def status_expression() -> ColumnElement[str]:
     started = exists().where(ModuleCompletion.enrollment_id == Enrollment.id)
     return case(
         (Enrollment.status == WAITING, "waiting"),
+        (Enrollment.status == WITHDRAWN, "withdrawn"),
         (certified, "certified"),
         (Enrollment.completed_at.is_not(None), "completed"),
         (started, "in_progress"),
@@ -274,4 +283,5 @@ def status_labels() -> dict[str, str]:
         "completed": _("Completó"),
         "certified": _("Con certificado"),
         "waiting": _("Lista de espera"),
+        "withdrawn": _("Dejó la edición"),
     }

@@ -8,8 +8,10 @@ from datetime import datetime
 from urllib.parse import parse_qs, quote, urlsplit
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from courses.catalog.models import Module
+from courses.catalog.contacts import Contact, all_contacts, course_contacts
+from courses.catalog.models import Course, Module
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.certificates.services import (
@@ -18,7 +20,8 @@ from courses.certificates.services import (
     pending_name_correction,
     verify_url,
 )
-from courses.i18n import format_day, format_deadline, localized, timezone_label
+from courses.extensions import db
+from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
 from courses.participants.services import (
     completion_rule,
     completions,
@@ -28,6 +31,7 @@ from courses.participants.services import (
 )
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link
+from courses.registration.withdrawal import waiting_position
 
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 
@@ -134,6 +138,8 @@ def whatsapp_link(enrollment: Enrollment, token: str, language: str) -> str:
 
 def status_text(enrollment: Enrollment, done: int, total: int, certified: bool) -> str:
     """Where the person stands, in words: waiting list, registered, in progress, completed."""
+    if enrollment.is_withdrawn:
+        return _("Dejaste esta edición")
     if enrollment.is_waiting:
         return _("En lista de espera")
     if certified:
@@ -174,6 +180,14 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
         "certificate": certificate_block(cert, course.timezone),
         "pending_name": pending.requested_name if pending else None,
         "whatsapp_link": whatsapp_link(enrollment, token, language),
+        "withdrawn": enrollment.is_withdrawn,
+        "withdrawn_on": (
+            format_day(enrollment.withdrawn_at, course.timezone, language)
+            if enrollment.withdrawn_at
+            else None
+        ),
+        "waiting_position": waiting_position(enrollment),
+        "contacts": course_contacts(course, language, enrollment.country),
     }
 
 
@@ -211,3 +225,14 @@ def module_context(
         "previous": module.position - 1 if module.position - 1 in positions else None,
         "next": module.position + 1 if module.position + 1 in positions else None,
     }
+
+
+def lost_countries(language: str) -> list[tuple[str, str]]:
+    """(code, name) of every country any course offers, by name: the phone's country."""
+    codes = {code for course in db.session.scalars(select(Course)) for code in course.countries}
+    return sorted(((code, country_name(code, language)) for code in codes), key=lambda c: c[1])
+
+
+def lost_contacts(language: str, country: str | None) -> list[Contact]:
+    """Whom to write to when the links do not arrive: that country's people, else everyone."""
+    return all_contacts(language, country) or all_contacts(language)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from courses.api import webhooks
+from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Module
 from courses.certificates.models import Certificate
 from courses.certificates.services import current_certificate, issue_certificate
@@ -77,6 +78,8 @@ def _check_may_complete(enrollment: Enrollment, module: Module, source: str, now
         raise ValueError("the module belongs to another course")
     if enrollment.erased_at is not None:
         raise CompletionRefused(_("Esta inscripción fue eliminada."))
+    if enrollment.is_withdrawn:
+        raise CompletionRefused(_("Dejaste esta edición: sus módulos ya no se registran."))
     if enrollment.is_waiting:
         raise CompletionRefused(
             _(
@@ -239,7 +242,7 @@ def resend_links(email: str, now: datetime, language: str) -> int:
         db.session.scalars(
             select(Enrollment)
             .where(Enrollment.email_key == key, Enrollment.erased_at.is_(None))
-            .order_by(Enrollment.created_at)
+            .order_by(Enrollment.created_at, Enrollment.id)
         )
     )
     if not enrollments:
@@ -249,17 +252,35 @@ def resend_links(email: str, now: datetime, language: str) -> int:
             "course": localized(e.edition.course.title, language),
             "edition": e.edition.slug,
             "waiting": e.is_waiting,
+            "withdrawn": e.is_withdrawn,
             "link": personal_link(token_for(e.token_salt)),
         }
         for e in enrollments
     ]
+    latest = enrollments[-1]
     queue_email(
         kind="lost-link",
-        recipient=enrollments[-1].email,
+        recipient=latest.email,
         template="participants/mail_lost_link",
         language=language,
         now=now,
-        enrollment_id=enrollments[-1].id if len(enrollments) == 1 else None,
+        enrollment_id=latest.id if len(enrollments) == 1 else None,
         links=links,
+        contacts=course_contacts(latest.edition.course, language, latest.country),
     )
     return len(enrollments)
+
+
+def resend_links_by_phone(phone: str, now: datetime, language: str) -> int:
+    """For a phone number (E.164), e-mail each address on file with that number its links.
+
+    The links go only to addresses already registered, never to the phone or the page, so
+    knowing someone's number opens nothing. Returns how many addresses were written to.
+    """
+    addresses = db.session.scalars(
+        select(Enrollment.email_key)
+        .where(Enrollment.phone == phone, Enrollment.erased_at.is_(None))
+        .group_by(Enrollment.email_key)
+        .order_by(Enrollment.email_key)
+    ).all()
+    return sum(1 for address in addresses if resend_links(address, now, language))

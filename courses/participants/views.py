@@ -22,6 +22,7 @@ from courses.i18n import current_language
 from courses.participants import pages, services
 from courses.participants.forms import LostLinkForm, NameForm, quiz_answers, quiz_form
 from courses.participants.services import CompletionRefused
+from courses.registration import withdrawal
 from courses.registration.models import Enrollment
 
 log = logging.getLogger(__name__)
@@ -210,23 +211,62 @@ def quiz(token: str, number: int):
     return redirect(url_for(".module", token=token, number=number), code=303)
 
 
-@bp.route("/my/lost", methods=["GET", "POST"])
-@limiter.limit(limits.LOST_LINK_PER_CLIENT, methods=["POST"])
-@limiter.limit(limits.LOST_LINK_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
-def lost():
-    form = LostLinkForm()
+@bp.route("/my/<token>/withdraw", methods=["GET", "POST"])
+def withdraw(token: str):
+    """GET: "¿Seguro?" with the button; POST (CSRF): leave the edition, the seat goes on."""
+    enrollment = _enrollment(token)
+    form = ActionForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("participants/lost.html", form=form), 400
-        services.resend_links(form.email.data, clock.now(), current_language())
+            abort(400)
+        try:
+            withdrawal.withdraw(enrollment, clock.now())
+        except withdrawal.WithdrawalRefused as refusal:
+            db.session.rollback()
+            flash(refusal.message, "error")
+            return redirect(url_for(".home", token=token), code=303)
         db.session.commit()
-        # The same answer whether or not the address is registered: nothing to learn here.
+        flash(_("Dejaste la edición. Gracias por avisar: tu cupo pasa a otra persona."), "success")
+        return redirect(url_for(".home", token=token), code=303)
+    context = pages.home_context(enrollment, token, clock.now(), current_language())
+    return render_template("participants/withdraw.html", form=form, **context)
+
+
+@bp.route("/my/lost", methods=["GET", "POST"])
+@limiter.limit(limits.LOST_LINK_PER_CLIENT, methods=["POST"])
+@limiter.limit(limits.LOST_LINK_PER_EMAIL, key_func=limits.form_contact_key, methods=["POST"])
+def lost():
+    """Send the personal links again, found by e-mail or by phone; the same answer for all."""
+    language = current_language()
+    form = LostLinkForm()
+    form.offer_countries(pages.lost_countries(language))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _lost_page(form, language), 400
+        if form.email.data:
+            services.resend_links(form.email.data, clock.now(), language)
+        else:
+            services.resend_links_by_phone(form.e164(), clock.now(), language)
+        db.session.commit()
+        # The same answer whether or not anyone matched: nothing to learn here.
         flash(
             _(
-                "Si ese correo está inscrito en algún curso, te enviamos ahora un mensaje con "
-                "tus enlaces personales. Revisa también la carpeta de spam."
+                "Si ese correo o ese teléfono está inscrito en algún curso, te enviamos ahora "
+                "un mensaje con tus enlaces personales al correo de tu inscripción. Revisa "
+                "también la carpeta de spam. Si no llega, escribe a una de las personas de "
+                "contacto de abajo."
             ),
             "success",
         )
-        return redirect(url_for(".lost"), code=303)
-    return render_template("participants/lost.html", form=form)
+        country = form.country.data if not form.email.data else ""
+        return redirect(url_for(".lost", country=country or None), code=303)
+    if request.args.get("country"):
+        form.country.data = request.args["country"].upper()[:2]
+    return _lost_page(form, language)
+
+
+def _lost_page(form: LostLinkForm, language: str) -> str:
+    country = form.country.data or None
+    return render_template(
+        "participants/lost.html", form=form, contacts=pages.lost_contacts(language, country)
+    )

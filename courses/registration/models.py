@@ -7,6 +7,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 #: Stored states. Coordinators see finer states (confirmed, in progress…) derived from these.
 REGISTERED = "registered"
 WAITING = "waiting"
+#: Left the edition (their seat went to the waiting list); a coordinator may undo it.
+WITHDRAWN = "withdrawn"
 
 
 class Enrollment(db.Model):
@@ -38,7 +41,7 @@ class Enrollment(db.Model):
         # Capacity: a registered person holds a numbered seat; seats are unique per edition and
         # never above capacity, so concurrent registrations cannot overfill an edition.
         UniqueConstraint("edition_id", "seat"),
-        CheckConstraint("status IN ('registered', 'waiting')", name="status"),
+        CheckConstraint("status IN ('registered', 'waiting', 'withdrawn')", name="status"),
         CheckConstraint("seat IS NULL OR seat >= 1", name="seat"),
         CheckConstraint("status = 'registered' OR seat IS NULL", name="waiting_has_no_seat"),
         # The API pages through an edition in (updated_at, id) order.
@@ -77,6 +80,11 @@ class Enrollment(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When the last module was completed.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Answers to the course's extra questions ([[questions]]), by key: the text typed, or
+    #: the Spanish wording of the choice picked (what exports show and the dashboard counts).
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: When the person left the edition (status "withdrawn").
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When personal data was erased (privacy purge or a request); the row keeps statistics.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Last change to anything an export shows: this row (onupdate) or a child row that
@@ -88,6 +96,10 @@ class Enrollment(db.Model):
     @property
     def is_waiting(self) -> bool:
         return self.status == WAITING
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == WITHDRAWN
 
     def __repr__(self) -> str:
         return f"<Enrollment {self.id} {self.status}>"

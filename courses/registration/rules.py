@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 
 import phonenumbers
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
 from courses.i18n import country_name
+from courses.registration import typos
 
 NAME_LENGTH = (2, 120)
 ORGANIZATION_LENGTH = (2, 200)
@@ -38,6 +40,11 @@ class Applicant:
     country: str
     organization: str
     consent: bool
+    #: The address a previous answer questioned ("¿Quisiste decir…?"): sent again unchanged,
+    #: it is taken as typed.
+    email_as_typed: str = ""
+    #: Answers to the course's extra questions, by key, as sent.
+    answers: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,14 +57,17 @@ class CleanApplicant:
     phone: str
     country: str
     organization: str
+    answers: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 class InvalidRegistration(Exception):
     """One or more fields are wrong; `errors` maps field name to the message shown beside it."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], suggestion: str | None = None) -> None:
         super().__init__(", ".join(errors))
         self.errors = errors
+        #: The address we think was meant, when the e-mail's domain looks mistyped.
+        self.suggestion = suggestion
 
 
 def collapse(text: str) -> str:
@@ -171,9 +181,39 @@ def clean_organization(raw: str) -> str:
     return organization
 
 
-def clean(applicant: Applicant, countries: list[str], language: str) -> CleanApplicant:
-    """Check every field; raise InvalidRegistration with all the problems found."""
+#: Longest answer to a text question.
+ANSWER_MAX = 200
+
+
+def clean_answers(raw: dict[str, str], questions: list[dict]) -> tuple[dict, dict]:
+    """(answers by key, errors by field `q_<key>`): a choice is stored in its Spanish words."""
+    answers: dict[str, str] = {}
     errors: dict[str, str] = {}
+    for question in questions:
+        key, name = question["key"], f"q_{question['key']}"
+        value = collapse(raw.get(key, ""))
+        if question["kind"] == "choice":
+            choices = question.get("choices") or []
+            if value.isdigit() and 1 <= int(value) <= len(choices):
+                chosen = choices[int(value) - 1]
+                answers[key] = chosen.get("es") or next(iter(chosen.values()), "")
+            elif value or question.get("required"):
+                errors[name] = _("Elige una de las opciones.")
+        elif value:
+            if _has_control_characters(value) or len(value) > ANSWER_MAX:
+                errors[name] = _("Escribe como máximo %(n)s caracteres.", n=ANSWER_MAX)
+            else:
+                answers[key] = value
+        elif question.get("required"):
+            errors[name] = _("Responde esta pregunta.")
+    return answers, errors
+
+
+def clean(
+    applicant: Applicant, countries: list[str], language: str, questions: list[dict] = ()
+) -> CleanApplicant:
+    """Check every field; raise InvalidRegistration with all the problems found."""
+    answers, errors = clean_answers(applicant.answers, list(questions))
     values: dict[str, object] = {}
     checks = {
         "name": lambda: clean_name(applicant.name),
@@ -197,8 +237,13 @@ def clean(applicant: Applicant, countries: list[str], language: str) -> CleanApp
             errors["phone"] = phone_error(countries[0] if countries else None, language)
     if not applicant.consent:
         errors["consent"] = _("Para inscribirte debes aceptar el aviso de privacidad.")
+    suggestion = None
+    if "email" in values and applicant.email.strip() != applicant.email_as_typed.strip():
+        suggestion = typos.suggest_address(values["email"][0])
+        if suggestion:
+            errors["email"] = _("¿Quisiste decir %(address)s?", address=suggestion)
     if errors:
-        raise InvalidRegistration(errors)
+        raise InvalidRegistration(errors, suggestion)
     email, email_key = values["email"]
     return CleanApplicant(
         name=values["name"],
@@ -207,4 +252,5 @@ def clean(applicant: Applicant, countries: list[str], language: str) -> CleanApp
         phone=values["phone"],
         country=values["country"],
         organization=values["organization"],
+        answers=answers,
     )

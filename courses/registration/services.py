@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from courses.api import webhooks
+from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
 from courses.catalog.services import registration_state
 from courses.extensions import db
@@ -62,17 +63,6 @@ def enrollment_token(enrollment: Enrollment) -> str:
     return tokens.token_for(enrollment.token_salt)
 
 
-def find_by_token(token: str) -> Enrollment | None:
-    """The enrollment whose personal link carries `token`, or None (also once erased)."""
-    if not token or len(token) > 64:
-        return None
-    return db.session.scalar(
-        select(Enrollment).where(
-            Enrollment.token_hash == tokens.hash_token(token), Enrollment.erased_at.is_(None)
-        )
-    )
-
-
 def check_open(edition: Edition, now: datetime, language: str) -> None:
     """Raise RegistrationClosed, in words, unless `edition` accepts registrations at `now`."""
     if not edition.is_open(now):
@@ -93,7 +83,8 @@ def register(
     nothing has been added to the session.
     """
     check_open(edition, now, language)
-    clean = rules.clean(applicant, edition.course.countries, language)
+    course = edition.course
+    clean = rules.clean(applicant, course.countries, language, course.questions or [])
     existing = _existing(edition, clean.email_key)
     if existing is not None:
         return _already_registered(existing, language, now)
@@ -108,6 +99,7 @@ def register(
             phone=clean.phone,
             country=clean.country,
             organization=clean.organization,
+            answers=clean.answers,
             status=status,
             seat=seat,
             locale=language,
@@ -236,4 +228,5 @@ def mail_context(enrollment: Enrollment, language: str) -> dict:
         "channel_url": course.channel_url,
         "waiting": enrollment.status == WAITING,
         "link": tokens.personal_link(enrollment_token(enrollment)),
+        "contacts": course_contacts(course, language, enrollment.country),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -14,12 +15,15 @@ from flask import (
 from flask_babel import gettext as _
 
 from courses import clock, limits
+from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
 from courses.catalog.services import get_edition_or_404, registration_state
 from courses.extensions import db, limiter
 from courses.i18n import COUNTRY_TIMEZONES, country_name, current_language, localized
+from courses.participants.pages import whatsapp_link
 from courses.registration import rules, services
-from courses.registration.forms import RegistrationForm
+from courses.registration.forms import RegistrationForm, labels, registration_form
+from courses.registration.models import Enrollment
 from courses.site.pagecache import shared_page
 
 bp = Blueprint("registration", __name__)
@@ -40,7 +44,11 @@ def register(course: str, edition: str):
     now = clock.now()
     language = current_language()
     form = _form(found, language)
-    refusal, status = None, 200
+    if form.suggested_email.data:
+        # The person tapped "¿Quisiste decir …?": that address, exactly as we suggested it.
+        form.email.data = form.email_as_typed.data = form.suggested_email.data
+        form.suggested_email.data = ""
+    refusal, status, suggestion = None, 200, None
     try:
         result = services.register(
             found,
@@ -54,23 +62,55 @@ def register(course: str, edition: str):
     except services.InvalidRegistration as error:
         for field, message in error.errors.items():
             form[field].errors = [message]
+        suggestion = error.suggestion
+        if suggestion:
+            form.email_as_typed.data = form.email.data
         status = 422
     except services.SeatsBusy:
         refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
     else:
-        edition_id = found.id
+        remembered = {
+            "edition": found.id,
+            "outcome": result.outcome,
+            "enrollment": result.enrollment.id,
+        }
         db.session.commit()
-        session[OUTCOME] = {"edition": edition_id, "outcome": result.outcome}
+        # The confirmation page shows the personal link only to this browser's session.
+        session[OUTCOME] = remembered
         return redirect(url_for(".registered", course=course, edition=edition), code=303)
-    chosen = (request.args.get("country") or "").upper()
+    db.session.rollback()
+    chosen = (form.country.data or request.args.get("country") or "").upper()
     page = _page(found, now, language, chosen)
-    return render_template("registration/register.html", form=form, refusal=refusal, **page), status
+    return (
+        render_template(
+            "registration/register.html",
+            form=form,
+            refusal=refusal,
+            suggestion=suggestion,
+            summary=_error_summary(form),
+            **page,
+        ),
+        status,
+    )
 
 
 def _form(found: Edition, language: str) -> RegistrationForm:
-    form = RegistrationForm()
+    form = registration_form(found.course.questions or [], language)
     form.offer_countries(list(found.course.countries), language)
     return form
+
+
+def _error_summary(form: RegistrationForm) -> list[tuple[str, str, str]]:
+    """(anchor, label, message) for each refused field, in the order of the form."""
+    names = labels()
+    summary = []
+    for field in form:
+        if not field.errors or field.name == "csrf_token":
+            continue
+        anchor = f"{field.id}-0" if field.type == "RadioField" else field.id
+        label = names.get(field.name) or str(field.label.text)
+        summary.append((anchor, label, field.errors[0]))
+    return summary
 
 
 def _empty_form(course: str, edition: str) -> str:
@@ -84,17 +124,45 @@ def _empty_form(course: str, edition: str) -> str:
     elif len(found.course.countries) == 1:
         form.country.data = found.course.countries[0]
     page = _page(found, clock.now(), language, chosen)
-    return render_template("registration/register.html", form=form, refusal=None, **page)
+    return render_template(
+        "registration/register.html", form=form, refusal=None, suggestion=None, summary=[], **page
+    )
 
 
 @bp.get("/courses/<course>/<edition>/registered")
 def registered(course: str, edition: str):
-    """ "Revisa tu correo": what happened, without showing anyone's personal data."""
+    """ "Revisa tu correo": the address the link went to, and the link itself for the browser
+    that just registered (never for an address that was already registered)."""
     found = get_edition_or_404(course, edition)
+    language = current_language()
     remembered = session.get(OUTCOME) or {}
-    outcome = remembered.get("outcome") if remembered.get("edition") == found.id else None
-    page = _page(found, clock.now(), current_language(), "")
-    return render_template("registration/registered.html", outcome=outcome, **page)
+    outcome, email, link, whatsapp = None, None, None, None
+    if remembered.get("edition") == found.id:
+        outcome = remembered.get("outcome")
+        enrollment = db.session.get(Enrollment, remembered.get("enrollment") or 0)
+        # An address already registered shows nothing of the first registration, not even
+        # how its address was written: the notice says the link went "a ese correo".
+        fresh = outcome != services.ALREADY
+        if fresh and enrollment is not None and enrollment.edition_id == found.id:
+            if enrollment.erased_at is None:
+                email = enrollment.email
+                token = services.enrollment_token(enrollment)
+                link = url_for("participants.home", token=token)
+                whatsapp = whatsapp_link(enrollment, token, language)
+    page = _page(found, clock.now(), language, "")
+    response = make_response(
+        render_template(
+            "registration/registered.html",
+            outcome=outcome,
+            email=email,
+            personal_url=link,
+            whatsapp_link=whatsapp,
+            **page,
+        )
+    )
+    # It may show a personal link: never kept by a shared cache or the browser's history.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _applicant(form: RegistrationForm) -> services.Applicant:
@@ -105,6 +173,8 @@ def _applicant(form: RegistrationForm) -> services.Applicant:
         country=form.country.data or "",
         organization=form.organization.data or "",
         consent=bool(form.consent.data),
+        email_as_typed=form.email_as_typed.data or "",
+        answers=form.answers(),
     )
 
 
@@ -124,4 +194,5 @@ def _page(edition: Edition, now, language: str, chosen: str) -> dict:
         "phone_examples": [
             (country_name(code, language), rules.phone_example(code)) for code in countries
         ],
+        "contacts": course_contacts(course, language, chosen if chosen in countries else None),
     }

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from courses.catalog.contacts import all_contacts
 from courses.i18n import LANGUAGE_COOKIE, current_language
 
 bp = Blueprint("site", __name__)
@@ -42,7 +43,9 @@ def switch_language(code: str):
 @bp.get("/privacy")
 def privacy():
     return render_template(
-        "site/privacy.html", version=current_app.config["PRIVACY_NOTICE_VERSION"]
+        "site/privacy.html",
+        version=current_app.config["PRIVACY_NOTICE_VERSION"],
+        contacts=all_contacts(current_language()),
     )
 
 

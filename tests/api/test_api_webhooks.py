@@ -22,6 +22,8 @@ from courses.extensions import db
 from courses.ops.privacy import erase_enrollment
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
+from courses.worker.loop import Worker
+from courses.worker.steps import steps
 from tests.api.api_helpers import database
 from tests.api.webhook_receiver import receiver
 from tests.coordination.helpers import login, make_coordinator, post
@@ -268,3 +270,16 @@ def test_the_command_sends_what_is_due(app, client, edition, runner):
         assert result.exit_code == 0, result.output
         assert "1 delivered" in result.output
         assert len(partner.requests) == 1
+
+
+def test_the_delivery_worker_sends_webhooks_as_one_of_its_steps(app, client, edition):
+    with receiver() as partner, database(app):
+        _register_hook(partner.url)
+        submit(client)
+        db.session.commit()  # the worker's turn uses sessions of its own
+        worker = Worker(app, steps(), idle_seconds=0.1)
+        assert "webhooks" in [step.name for step in worker.steps]
+        worker.turn()
+        assert len(partner.requests) == 1
+        _verify(partner.requests[0])
+        assert _deliveries()[0].delivered_at is not None

@@ -135,9 +135,14 @@ def test_courses_demo_opens_an_edition_for_six_weeks_and_is_idempotent(app, load
     assert second.exit_code == 0
     assert "pesca-acuicultura unchanged demo" in second.output
     assert snapshot() == after_first
-    # The 2023 edition is untouched: the rows from before the demo are all still the same.
-    assert all(row in after_first for row in original)
+    # The 2023 edition is untouched: the rows from before the demo are all still the same
+    # (but the course's, which gains fictitious contacts so the demo shows where they appear).
+    assert all(row in after_first for row in original if row[0] != "course")
     assert edition("2023").state(now) == "closed"
+    contacts = demo.course.contacts
+    assert [c["country"] for c in contacts] == ["CL", "CO", "MX", "PE"]
+    assert all(c["email"].endswith("@example.org") and not c["whatsapp"] for c in contacts)
+    assert all("ficticio" in c["name"]["es"] for c in contacts)
 
 
 def test_courses_demo_moves_the_deadline_on_a_later_day(app, load, runner):

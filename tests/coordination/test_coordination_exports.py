@@ -14,6 +14,7 @@ import pytest
 
 from courses.coordination.exports import neutralise
 from courses.extensions import db
+from courses.registration.questions import choice_counts
 from tests.coordination.helpers import (
     NOW,
     audit_actions,
@@ -228,3 +229,45 @@ def test_libreoffice_reads_the_xlsx_export_with_text_dates_and_no_formulas(
     assert by_name["José Núñez Ñuble"][3] == "+56912345678"
     assert by_name["José Núñez Ñuble"][7].startswith("2023-07-09 11:00")
     assert by_name["Persona 0"][6] == FORMULAS[0]
+
+
+def test_extra_questions_are_their_own_columns_in_both_exports(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    edition.course.questions = [
+        {
+            "key": "gender",
+            "label": {"es": "Género", "en": "Gender"},
+            "kind": "choice",
+            "choices": [{"es": "Mujer", "en": "Woman"}, {"es": "Hombre", "en": "Man"}],
+            "required": False,
+        },
+        {"key": "boat", "label": {"es": "Bote"}, "kind": "text", "choices": [], "required": False},
+    ]
+    first = make_enrollment(edition, "Ana Uno")
+    first.answers = {"gender": "Mujer", "boat": "=La Esperanza"}
+    second = make_enrollment(edition, "Ana Dos")
+    second.answers = {"gender": "Mujer"}
+    make_enrollment(edition, "Sin Respuesta")
+    login(client, make_coordinator())
+    rows = _csv(client.get(f"{BASE}.csv"))
+    assert rows[0] == HEADER + ["gender", "boat"]
+    by_name = {row[1]: row[-2:] for row in rows[1:]}
+    assert by_name == {
+        "Ana Uno": ["Mujer", "'=La Esperanza"],
+        "Ana Dos": ["Mujer", ""],
+        "Sin Respuesta": ["", ""],
+    }
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"{BASE}.xlsx").get_data())).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == HEADER + ["gender", "boat"]
+    cells = {row[1]: tuple(row[-2:]) for row in values[1:]}
+    assert cells["Ana Uno"] == ("Mujer", "=La Esperanza")
+    ana = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "Ana Uno")
+    assert ana[-1].data_type == "s", "text, never a formula"
+    [gender] = choice_counts(edition, "en", "No answer")
+    assert [(c.label, c.count) for c in gender.choices] == [
+        ("Woman", 2),
+        ("Man", 0),
+        ("No answer", 1),
+    ]

@@ -50,7 +50,7 @@ def test_lost_link_answers_the_same_whether_or_not_registered(app, client):
     assert known.headers["Location"] == unknown.headers["Location"]
     strip = lambda html: html.replace(csrf_token(html), "")  # noqa: E731
     assert strip(known_page.text) == strip(unknown_page.text)
-    assert "Si ese correo está inscrito" in unknown_page.text
+    assert "Si ese correo o ese teléfono está inscrito" in unknown_page.text
     count = select(func.count()).select_from(OutboxMessage)
     assert db.session.scalar(count) == 1
 

@@ -17,6 +17,7 @@ from registration_helpers import (
     submit,
 )
 
+from courses.participants.services import enrollment_by_token
 from courses.registration import services
 
 
@@ -49,9 +50,9 @@ def test_confirmation_link_is_the_enrollments_personal_link(client):
     link = link_in(mail.body_text)
     assert link == f"http://certificados.test/my/{services.enrollment_token(enrollment)}"
     assert f'href="{link}"' in mail.body_html
-    assert services.find_by_token(link.rsplit("/", 1)[1]).id == enrollment.id
-    assert services.find_by_token("not-a-token") is None
-    assert services.find_by_token("") is None
+    assert enrollment_by_token(link.rsplit("/", 1)[1]).id == enrollment.id
+    assert enrollment_by_token("not-a-token") is None
+    assert enrollment_by_token("") is None
 
 
 def test_deadline_to_complete_is_shown_in_the_course_time(client):

@@ -62,8 +62,13 @@ def test_valid_registration_redirects_to_the_confirmation_and_stores_everything(
     assert len(enrollment.token_hash) == 64 and enrollment.token_salt
     page = client.get(DONE_URL)
     assert "Revisa tu correo" in page.text
-    assert VALID["email"] not in page.text
-    assert not re.search(r"/my/[A-Za-z0-9_-]{27}", page.text), "no personal link on the page"
+    # The browser that registered sees where the link went, and the link itself.
+    assert VALID["email"] in page.text
+    assert re.search(r'href="/my/[A-Za-z0-9_-]{27}"', page.text), "the personal link is shown"
+    assert page.headers["Cache-Control"] == "private, no-store"
+    other = app.test_client().get(DONE_URL)
+    assert VALID["email"] not in other.text
+    assert not re.search(r"/my/[A-Za-z0-9_-]{27}", other.text), "not to another browser"
     [message] = messages()
     assert message.recipient == "maria@example.org" and message.kind == "confirmation"
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from courses.api import schemas
 from courses.api.models import Webhook, WebhookDelivery
+from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.extensions import db
 from courses.mail.services import notify_workers
@@ -127,7 +128,7 @@ def _event(
     now: datetime,
 ) -> schemas.WebhookEvent:
     # Imported here: certificates.services calls `emit`, so it cannot be imported at the top.
-    from courses.certificates.services import certificate_state, format_code, verify_url
+    from courses.certificates.services import certificate_state, verify_url
 
     edition = enrollment.edition
     certificate = None

@@ -77,6 +77,8 @@ class CertificateBlock:
     holder_name: str
     revoked: str | None
     verify_url: str
+    #: The language the certificate is not printed in by default ("en" or "es"), on request.
+    other_language: str = "en"
 
 
 def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlock | None:
@@ -91,6 +93,7 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
         holder_name=cert.holder_name,
         revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
         verify_url=verify_url(cert.code),
+        other_language="es" if cert.enrollment.locale == "en" else "en",
     )
 
 

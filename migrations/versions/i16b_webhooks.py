@@ -1,7 +1,7 @@
 """webhooks and their deliveries
 
 Revision ID: i16b
-Revises: i10a
+Revises: i14a
 Create Date: 2026-12-01 09:09:22.772138
 
 """
@@ -13,7 +13,7 @@ import courses.database
 
 # revision identifiers, used by Alembic.
 revision = 'i16b'
-down_revision = 'i10a'
+down_revision = 'i14a'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """webhooks and their deliveries
 
 Revision ID: i16b
-Revises: i14a
+Revises: i10b
 Create Date: 2026-12-01 09:09:22.772138
 
 """
@@ -13,7 +13,7 @@ import courses.database
 
 # revision identifiers, used by Alembic.
 revision = 'i16b'
-down_revision = 'i14a'
+down_revision = 'i10b'
 branch_labels = None
 depends_on = None
 

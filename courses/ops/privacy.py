@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
+from courses.api.models import WebhookDelivery
 from courses.catalog.models import Course, Edition
 from courses.certificates.models import NameCorrection
 from courses.coordination.models import AuditEntry
@@ -56,6 +57,10 @@ def erase_enrollment(enrollment: Enrollment, now: datetime) -> None:
     )
     # Queued and sent e-mails carry the address, the name and the personal link.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.enrollment_id == enrollment.id))
+    # So do webhook deliveries (their bodies name the person).
+    db.session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.enrollment_id == enrollment.id)
+    )
     db.session.flush()
 
 

@@ -1,7 +1,7 @@
 """coordinator sessions: server-side sessions of coordinators (courses/coordination/sessions.py)
 
 Revision ID: i11a
-Revises: i10b
+Revises: i16b
 Create Date: 2026-12-01 09:14:50.418913
 
 """
@@ -13,7 +13,7 @@ import courses.database
 
 # revision identifiers, used by Alembic.
 revision = 'i11a'
-down_revision = 'i10b'
+down_revision = 'i16b'
 branch_labels = None
 depends_on = None
 

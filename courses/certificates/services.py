@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from courses.api import webhooks
 from courses.catalog.models import Course
 from courses.certificates import codes
 
@@ -97,6 +98,7 @@ def issue_certificate(enrollment: Enrollment, now: datetime) -> Certificate:
         assert existing is not None
         return existing
     queue_ready_mail(cert, now)
+    webhooks.emit("certificate.issued", cert.enrollment, now, certificate=cert)
     return cert
 
 
@@ -106,6 +108,7 @@ def revoke_certificate(cert: Certificate, reason: str | None, now: datetime) -> 
         cert.revoked_at = now
         cert.revoke_reason = (reason or "").strip() or None
         db.session.flush()
+        webhooks.emit("certificate.revoked", cert.enrollment, now, certificate=cert)
 
 
 def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) -> Certificate:
@@ -126,6 +129,7 @@ def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) ->
     enrollment.name = name
     db.session.flush()
     queue_ready_mail(cert, now)
+    webhooks.emit("certificate.issued", cert.enrollment, now, certificate=cert)
     return cert
 
 

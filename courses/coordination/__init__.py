@@ -27,6 +27,8 @@ def init_app(app: Flask) -> None:
     )
     from courses.coordination.blueprint import create_blueprint
     from courses.coordination.cli import coordinators_cli, enrollments_cli
+    from courses.digest import views as digest_views
+    from courses.mail import admin_views as mail_views
 
     auth_views.setup_login(app)
     bp = create_blueprint()
@@ -40,6 +42,8 @@ def init_app(app: Flask) -> None:
         edition_views,
         import_views,
         certificate_views,
+        digest_views,
+        mail_views,
     ):
         views.register(bp)
     app.register_blueprint(bp)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
+from courses.api.models import WebhookDelivery
 from courses.catalog.models import Course, Edition
 from courses.certificates.models import NameCorrection
 from courses.extensions import db
@@ -50,6 +51,10 @@ def erase_enrollment(enrollment: Enrollment, now: datetime) -> None:
     )
     # Queued and sent e-mails carry the address, the name and the personal link.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.enrollment_id == enrollment.id))
+    # So do webhook deliveries (their bodies name the person).
+    db.session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.enrollment_id == enrollment.id)
+    )
     db.session.flush()
 
 

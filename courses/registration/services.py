@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
 from courses.catalog.services import registration_state
@@ -119,6 +120,7 @@ def register(
             continue
         kind, template = MAIL_FOR_STATUS[status]
         _queue(enrollment, kind=kind, template=template, language=language, now=now)
+        webhooks.emit("registration.created", enrollment, now)
         return Registration(enrollment, status)
     raise SeatsBusy()
 

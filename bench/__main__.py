@@ -26,6 +26,7 @@ from sqlalchemy import create_engine
 from bench import exports, report, scenarios, seed
 from bench.loadgen import have_wrk
 from bench.servers import Gunicorn, MailCatcher, OutboxWorker, free_port
+from courses.certificates.keys import create_key_file
 from courses.ops.probe import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,8 +103,11 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         "MAIL_PORT": str(mail.port),
         "MAIL_TIMEOUT": "5",
         "RATELIMIT_ENABLED": "0",
+        # A signing key, so certificates carry their signed QR proof as in production.
+        "SIGNING_KEYS_FILE": str(workdir / f"signing-keys-{label}.json"),
     }
     os.environ.update(env)  # create_app below reads the same settings as the servers
+    create_key_file(Path(env["SIGNING_KEYS_FILE"]), datetime.now(UTC))
     notes: list[str] = []
     started = time.monotonic()
     seed.prepare_schema(env, notes)

@@ -19,6 +19,7 @@ from courses.coordination.forms import ContactForm, NameCorrectionForm
 from courses.extensions import db
 from courses.forms import ActionForm
 from courses.i18n import country_name, current_language
+from courses.mail import status as mail_status
 from courses.participants import services as participants
 from courses.participants.services import CompletionRefused
 from courses.registration import contact, withdrawal
@@ -63,6 +64,7 @@ def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None
         name_form=NameCorrectionForm(
             formdata=None, prefix="certificate", data={"name": person.name}
         ),
+        mail_lines=mail_status.for_enrollment(person.id),
     )
 
 

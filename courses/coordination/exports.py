@@ -30,6 +30,7 @@ from courses.extensions import db
 from courses.i18n import country_name, current_language, localized, timezone_label
 from courses.participants.models import ModuleCompletion
 from courses.registration.models import Enrollment
+from courses.registration.rules import printable
 
 BATCH = 5000
 CHUNK = 64 * 1024
@@ -123,12 +124,12 @@ class RowFormatter:
          completed_at, code, status, answers, *modules) = row  # fmt: skip
         return [
             str(id_),
-            neutralise(name or ""),
+            neutralise(printable(name or "")),
             neutralise(email or ""),
             neutralise(phone or ""),
             country,
             self.country(country),
-            neutralise(organization or ""),
+            neutralise(printable(organization or "")),
             self.text_time(created_at),
             self.yes if confirmed_at else self.no,
             str(done),
@@ -151,12 +152,12 @@ class RowFormatter:
          completed_at, code, status, answers, *modules) = row  # fmt: skip
         return [
             id_,
-            name,
+            printable(name),
             email,
             phone,
             country,
             self.country(country),
-            organization,
+            printable(organization),
             self.local(created_at),
             self.yes if confirmed_at else self.no,
             done,

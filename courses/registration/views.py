@@ -12,7 +12,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 
 from courses import clock, limits
 from courses.catalog.contacts import course_contacts
@@ -66,8 +65,6 @@ def register(course: str, edition: str):
         if suggestion:
             form.email_as_typed.data = form.email.data
         status = 422
-    except services.SeatsBusy:
-        refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
     else:
         remembered = {
             "edition": found.id,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from courses.certificates.services import current_certificate
 from courses.extensions import db
-from courses.registration import services
+from courses.registration import seats, services
 from courses.registration.models import REGISTERED, WAITING, WITHDRAWN, Enrollment
 
 
@@ -46,7 +46,8 @@ def undo_withdrawal(enrollment: Enrollment, now: datetime) -> str:
     """Give the person their place back while a seat is free: "registered" (or refused)."""
     if enrollment.status != WITHDRAWN:
         return enrollment.status
-    status, seat = services._next_place(enrollment.edition)
+    seats.hold_seats(enrollment.edition)
+    status, seat = seats.next_place(enrollment.edition)
     if status == WAITING:
         raise WithdrawalRefused(
             _("Su cupo ya fue asignado a otra persona y no queda ninguno libre.")

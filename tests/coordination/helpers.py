@@ -38,6 +38,8 @@ def make_course(
         timezone="America/Santiago",
         completion=completion,
         countries=["CL", "CO", "MX", "PE"],
+        # As if loaded from a course file, so its download page has something to send.
+        source_toml=f'slug = "{slug}"\n',
     )
     for position in range(1, modules + 1):
         course.modules.append(Module(position=position, title={"es": f"Módulo {position}"}))

@@ -1,8 +1,11 @@
 # Two commands: `make run` (serve the app locally) and `make test` (the whole suite).
+# `make run` and `make serve` start the web server and the delivery worker (`outbox work`)
+# together; Ctrl-C stops both (courses/worker/together.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+TOGETHER := $(BIN)/python -m courses.worker.together
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -34,7 +37,7 @@ run: $(VENV)/.runtime translations
 	$(FLASK) certificates keys create --if-missing
 	$(FLASK) courses load courses/catalog/*.toml
 	$(FLASK) courses demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(TOGETHER) -- $(FLASK) run --host $(HOST) --port $(PORT) -- $(FLASK) outbox work
 
 # The whole suite on SQLite, then again on PostgreSQL when one is reachable (TEST_DATABASE_URL,
 # else the CI default below); the PostgreSQL pass is skipped with the reason when none answers.
@@ -59,7 +62,8 @@ test: $(VENV)/.dev translations node_modules/.installed
 		echo "skipped PostgreSQL run: $$reason"; \
 	fi
 
-# Production serving: migrations, then gunicorn (gunicorn.conf.py) on 127.0.0.1:8000 or PORT.
+# Production serving: migrations, then gunicorn (gunicorn.conf.py) on 127.0.0.1:8000 or PORT,
+# with the delivery worker beside it.
 serve: $(VENV)/.runtime translations
 	@if [ -z "$$SECRET_KEY" ]; then \
 		echo "make serve needs SECRET_KEY (at least 16 random characters), for example:" >&2; \
@@ -67,7 +71,8 @@ serve: $(VENV)/.runtime translations
 		exit 1; \
 	fi
 	COURSES_CONFIG=production $(FLASK) db upgrade
-	COURSES_CONFIG=production $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	COURSES_CONFIG=production $(TOGETHER) -- $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app \
+		-- $(FLASK) outbox work
 
 # Benchmark, not a test: the app against a bare Flask baseline in the same run (docs/benchmarks.md).
 # Uses wrk when installed (apt-get install -y wrk); BENCH_DATABASE_URL adds a PostgreSQL pass.

@@ -46,6 +46,13 @@ class Config:
     MAIL_DEFAULT_SENDER = "Alianza del Pacífico <no-reply@capacitacion.local>"
     #: Seconds before a slow SMTP server is given up on; the message stays queued for later.
     MAIL_TIMEOUT = 5.0
+    #: Messages per minute handed to the mail server by all workers together (0: no limit),
+    #: to stay under a provider's throttle.
+    MAIL_MAX_PER_MINUTE = 0
+    #: Seconds between the worker's looks at the queue on SQLite (PostgreSQL wakes it at once).
+    MAIL_POLL_SECONDS = 0.5
+    #: Erase personal data this many days after registration, daily, in the worker (0: off).
+    PRIVACY_PURGE_AFTER_DAYS = 0
     #: Whether /dev/mailbox exists. Never in production.
     MAILBOX_ENABLED = False
 
@@ -130,6 +137,9 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
     "MAIL_TIMEOUT": float,
+    "MAIL_MAX_PER_MINUTE": int,
+    "MAIL_POLL_SECONDS": float,
+    "PRIVACY_PURGE_AFTER_DAYS": int,
     "PAGE_CACHE_SECONDS": int,
     "RATELIMIT_ENABLED": parse_bool,
     "RATELIMIT_STORAGE_URI": str,

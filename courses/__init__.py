@@ -20,6 +20,7 @@ FEATURES = (
     "certificates",
     "coordination",
     "mail",
+    "reminders",
     "api",
 )
 
@@ -67,7 +68,9 @@ def register_features(app: Flask) -> None:
         ops,
         participants,
         registration,
+        reminders,
         site,
+        worker,
     )
 
     site.init_app(app)
@@ -77,5 +80,7 @@ def register_features(app: Flask) -> None:
     certificates.init_app(app)
     coordination.init_app(app)
     mail.init_app(app)
+    reminders.init_app(app)
     ops.init_app(app)
+    worker.init_app(app)
     api.init_app(app)

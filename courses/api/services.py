@@ -17,8 +17,9 @@ from sqlalchemy import and_, or_, select
 
 from courses.api import schemas
 from courses.catalog.models import Course, Edition, Module
+from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
-from courses.certificates.services import certificate_state, format_code, verify_url
+from courses.certificates.services import certificate_state, verify_url
 from courses.coordination import services as scope
 from courses.coordination.models import Coordinator
 from courses.extensions import db

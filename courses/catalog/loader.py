@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
 
+from courses.catalog import branding
 from courses.catalog.extra_keys import parse_contacts, parse_questions
 from courses.catalog.models import COMPLETION_RULES
 
@@ -44,12 +45,22 @@ COURSE_KEYS = {
     "countries",
     "modules",
     "editions",
+    # Certificates (branding.py)
+    "signatories",
+    "logos",
     "contacts",
     "questions",
 }
 MODULE_KEYS = {"title", "description", "video_url", "minutes", "questions"}
 QUESTION_KEYS = {"text", "choices", "answer"}
-EDITION_KEYS = {"slug", "registration_opens", "registration_closes", "complete_by", "capacity"}
+EDITION_KEYS = {
+    "slug",
+    "name",
+    "registration_opens",
+    "registration_closes",
+    "complete_by",
+    "capacity",
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,8 @@ class EditionSpec:
     registration_closes: datetime
     complete_by: datetime | None
     capacity: int
+    #: The edition's proper name as printed on certificates ({} = "Edición <slug>").
+    name: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -108,6 +121,8 @@ class CourseSpec:
     countries: list
     modules: list[ModuleSpec] = field(default_factory=list)
     editions: list[EditionSpec] = field(default_factory=list)
+    signatories: list[dict] = field(default_factory=list)
+    logos: list[dict] = field(default_factory=list)
     contacts: list[dict] = field(default_factory=list)
     questions: list[dict] = field(default_factory=list)
 
@@ -290,6 +305,8 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
 
     modules = _modules(data, check, completion)
     editions = _editions(data, check, tz)
+    signatories = branding.signatories(check, data, path.parent)
+    logos = branding.logos(check, data, path.parent)
     contacts = parse_contacts(data, check, [str(c) for c in countries])
     questions = parse_questions(data, check)
     if check.problems:
@@ -308,6 +325,8 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
         countries=list(countries),
         modules=modules,
         editions=editions,
+        signatories=signatories,
+        logos=logos,
         contacts=contacts,
         questions=questions,
     )
@@ -411,7 +430,8 @@ def _editions(data: dict, check: _Checker, tz: ZoneInfo | None) -> list[EditionS
         if closes and complete_by and complete_by < closes:
             check.fail(f"{path}.complete_by", "is before registration_closes")
         if closes is not None:
-            editions.append(EditionSpec(slug, opens, closes, complete_by, capacity or 0))
+            name = check.text(edition, "name", f"{path}.name")
+            editions.append(EditionSpec(slug, opens, closes, complete_by, capacity or 0, name))
     return editions
 
 

@@ -52,6 +52,16 @@ class Course(db.Model):
     pass_mark: Mapped[int] = mapped_column(Integer, default=70)
     #: ISO 3166-1 alpha-2 codes offered in the registration form, in order.
     countries: Mapped[list] = mapped_column(JSON, default=list)
+    #: Who signs the certificates: [{"name", "role": {es, en}, "signature": image | None}].
+    #: Images are {"file", "media_type", "width", "height", "data" (base64)}; see branding.py.
+    #: Deferred: only certificates read them.
+    signatories: Mapped[list] = mapped_column(
+        JSON, default=list, deferred=True, deferred_group="branding"
+    )
+    #: Logos printed on certificates: [{"name", …image}].
+    logos: Mapped[list] = mapped_column(
+        JSON, default=list, deferred=True, deferred_group="branding"
+    )
     #: Whom participants of each country can ask: [{"country", "name": {…}, "email",
     #: "whatsapp"}, …] ([[contacts]] in the course file; email and/or whatsapp).
     contacts: Mapped[list] = mapped_column(JSON, default=list)
@@ -115,6 +125,8 @@ class Edition(db.Model):
     complete_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Places; 0 means unlimited. Beyond it, registrations join the waiting list.
     capacity: Mapped[int] = mapped_column(Integer, default=0)
+    #: Proper name printed on certificates, {es, en}; empty: "Edición <slug>".
+    name: Mapped[dict] = mapped_column(JSON, default=dict)
 
     course: Mapped[Course] = relationship(back_populates="editions")
     enrollments: Mapped[list[Enrollment]] = relationship(

@@ -63,6 +63,8 @@ def load_courses(specs: list[CourseSpec]) -> list[LoadResult]:
                 "completion": spec.completion,
                 "pass_mark": spec.pass_mark,
                 "countries": spec.countries,
+                "signatories": spec.signatories,
+                "logos": spec.logos,
                 "contacts": spec.contacts,
                 "questions": spec.questions,
             },
@@ -140,6 +142,7 @@ def _load_editions(course: Course, spec: CourseSpec) -> bool:
                 "registration_closes": edition_spec.registration_closes,
                 "complete_by": edition_spec.complete_by,
                 "capacity": edition_spec.capacity,
+                "name": edition_spec.name,
             },
         )
     return changed
@@ -171,6 +174,7 @@ def refresh_demo_edition(now: datetime, course_slug: str = BUNDLED_COURSE) -> tu
         outcome = "created"
     # No opening date: open from now on; unlimited places.
     values = {"registration_opens": None, "registration_closes": closes, "complete_by": None}
+    values["name"] = {"es": "Edición de demostración", "en": "Demo edition"}
     if _assign(edition, values | {"capacity": 0}) and outcome == "unchanged":
         outcome = "updated"
     if not course.contacts:

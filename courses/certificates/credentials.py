@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from courses.certificates import keys, proofs
+from courses.certificates.content import hours_text, total_minutes
 from courses.certificates.models import Certificate
 from courses.i18n import localized
 
@@ -118,12 +119,6 @@ def status_entry(cert: Certificate) -> dict:
     }
 
 
-def total_minutes(course) -> int | None:
-    """Sum of the modules' minutes; None when no module says how long it is."""
-    minutes = [module.minutes for module in course.modules if module.minutes]
-    return sum(minutes) if minutes else None
-
-
 def open_badge(cert: Certificate) -> dict:
     """The unsigned OpenBadgeCredential of a certificate, in the participant's language."""
     enrollment = cert.enrollment
@@ -143,7 +138,9 @@ def open_badge(cert: Certificate) -> dict:
             modules=modules,
         )
         if minutes:
-            narrative += " " + _("Duración total: %(hours)s horas.", hours=_hours(minutes))
+            narrative += " " + _(
+                "Duración total: %(hours)s horas.", hours=hours_text(minutes, language)
+            )
         if organizers:
             narrative += " " + _("Organizan: %(names)s.", names=", ".join(organizers))
         name = _("Certificado de participación")
@@ -183,11 +180,6 @@ def open_badge(cert: Certificate) -> dict:
         },
         "credentialStatus": status_entry(cert),
     }
-
-
-def _hours(minutes: int) -> str:
-    hours = minutes / 60
-    return f"{hours:.0f}" if minutes % 60 == 0 else f"{hours:.1f}"
 
 
 def signed_credential(cert: Certificate) -> dict:

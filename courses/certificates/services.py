@@ -13,13 +13,16 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Course
 from courses.certificates import codes
-from courses.certificates.credentials import STATUS_LIST_SIZE
 
 # render_pdf and render_png are part of this module's interface (ARCHITECTURE.md).
-from courses.certificates.documents import render_pdf, render_png, verify_url  # noqa: F401
+from courses.certificates.content import verify_url
+from courses.certificates.credentials import STATUS_LIST_SIZE
+from courses.certificates.documents import render_pdf  # noqa: F401
 from courses.certificates.models import Certificate, NameCorrection
+from courses.certificates.picture import render_png  # noqa: F401
 from courses.extensions import db
 from courses.i18n import localized
 from courses.mail.services import queue_email
@@ -38,11 +41,6 @@ class CertificateError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def format_code(code: str) -> str:
-    """The code as printed and shown: "XXXXX-XXXXX"."""
-    return codes.format_code(code)
 
 
 def current_certificate(enrollment: Enrollment) -> Certificate | None:
@@ -99,7 +97,7 @@ def issue_certificate(enrollment: Enrollment, now: datetime) -> Certificate:
         existing = current_certificate(enrollment)
         assert existing is not None
         return existing
-    _queue_ready_mail(cert, now)
+    queue_ready_mail(cert, now)
     return cert
 
 
@@ -128,7 +126,7 @@ def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) ->
     # The registration follows the corrected name, so lists and e-mails agree with the paper.
     enrollment.name = name
     db.session.flush()
-    _queue_ready_mail(cert, now)
+    queue_ready_mail(cert, now)
     return cert
 
 
@@ -224,8 +222,12 @@ def pending_name_correction(enrollment: Enrollment) -> NameCorrection | None:
     ).first()
 
 
-def _queue_ready_mail(cert: Certificate, now: datetime) -> None:
-    """Queue "tu certificado está listo" with the personal link and the verification link."""
+def queue_ready_mail(cert: Certificate, now: datetime) -> None:
+    """Queue "tu certificado está listo" (personal link, downloads, verification link).
+
+    Issuing and reissuing call it; a coordinator's "send again" too. Nothing is sent to an
+    erased enrollment. Delivery happens from the outbox after the caller's commit.
+    """
     enrollment = cert.enrollment
     if enrollment.erased_at is not None:
         return
@@ -240,9 +242,10 @@ def _queue_ready_mail(cert: Certificate, now: datetime) -> None:
         name=cert.holder_name,
         course_title=localized(enrollment.edition.course.title, enrollment.locale),
         edition_slug=enrollment.edition.slug,
-        code=format_code(cert.code),
+        code=codes.format_code(cert.code),
         personal_link=link,
         pdf_link=f"{link}/certificate.pdf",
         png_link=f"{link}/certificate.png",
         verify_link=verify_url(cert.code),
+        contacts=course_contacts(enrollment.edition.course, enrollment.locale, enrollment.country),
     )

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from courses import limits
 from courses.certificates import codes
+from courses.certificates.content import edition_name, hours_text, total_minutes
 from courses.certificates.models import Certificate
 from courses.certificates.services import (
     certificate_state,
@@ -21,7 +22,7 @@ from courses.certificates.services import (
     render_png,
 )
 from courses.extensions import limiter
-from courses.i18n import format_day, localized
+from courses.i18n import current_language, format_day, localized
 from courses.participants.services import enrollment_by_token
 from courses.site.errors import render_error
 
@@ -67,7 +68,9 @@ def pdf(token: str):
         return cert
     name = f"certificado-{codes.format_code(cert.code)}.pdf"
     # A download: a phone keeps the file to show later, offline.
-    return _download(render_pdf(cert), "application/pdf", name, "attachment")
+    # ?lang=en|es: the same certificate in the other language, for a buyer abroad.
+    language = request.args.get("lang")
+    return _download(render_pdf(cert, language), "application/pdf", name, "attachment")
 
 
 @bp.get("/my/<token>/certificate.png")
@@ -76,7 +79,7 @@ def png(token: str):
     if isinstance(cert, Response):
         return cert
     name = f"certificado-{codes.format_code(cert.code)}.png"
-    return _download(render_png(cert), "image/png", name, "inline")
+    return _download(render_png(cert, request.args.get("lang")), "image/png", name, "inline")
 
 
 def _code_problem(error: codes.CodeError) -> str:
@@ -128,7 +131,13 @@ def verify(code: str):
             code=codes.format_code(cert.code),
             holder_name=cert.holder_name,
             course_title=localized(edition.course.title),
-            edition_slug=edition.slug,
+            edition_slug=edition_name(edition, current_language()),
+            modules=[
+                f"{module.position}. {localized(module.title)}" for module in edition.course.modules
+            ],
+            hours=hours_text(minutes, current_language())
+            if (minutes := total_minutes(edition.course))
+            else None,
             issued=format_day(cert.issued_at, timezone),
             revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
             superseded=format_day(cert.superseded_at, timezone) if cert.superseded_at else None,

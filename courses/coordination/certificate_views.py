@@ -129,7 +129,7 @@ def resend(course_slug: str, edition_slug: str, certificate_id: int):
     if cert_services.certificate_state(cert) != "valid" or cert.enrollment.erased_at is not None:
         flash(_("Solo se reenvía un certificado vigente."), "error")
         return _back(edition)
-    cert_services._queue_ready_mail(cert, clock.now())
+    cert_services.queue_ready_mail(cert, clock.now())
     services.record(me(), "certificate.resend", f"certificate:{cert.id}", code=cert.code)
     db.session.commit()
     flash(

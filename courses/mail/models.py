@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from courses.database import UTCDateTime, utcnow
@@ -23,6 +23,8 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    #: Extra header fields (e.g. List-Unsubscribe on reminders), name → value.
+    headers: Mapped[dict | None] = mapped_column(JSON)
     enrollment_id: Mapped[int | None] = mapped_column(
         ForeignKey("enrollment.id", ondelete="SET NULL"), index=True
     )
@@ -30,6 +32,9 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: Not before this instant; the sender skips messages whose time has not come.
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: While a sender holds the message (claimed, on its way): others leave it alone until then.
+    #: A sender that dies leaves this behind; the message is taken up again once it has passed.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set once the SMTP server (or the development mailbox) accepted it.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,47 +1,32 @@
-"""The outbox: queue a message with what caused it, deliver it after the commit, retry failures.
+"""The outbox: queue a message with what caused it; the worker delivers it after the commit.
 
 A message is a row first. It is committed in the same transaction as the registration (or
 certificate…) that caused it, so there is never a mail about something that did not happen,
-nor something that happened without its mail. Delivery is tried once the response has been
-sent (see `deliver_after_response`); what fails stays queued with a retry time for
-`flask --app wsgi outbox send`.
+nor something that happened without its mail. Web processes never talk to the mail server:
+`flask --app wsgi outbox work` (courses.worker) delivers, through `courses.mail.delivery`.
+On PostgreSQL the insert also sends a NOTIFY, delivered to the listening workers only when
+the transaction commits, so they wake at once; on SQLite they poll.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import smtplib
 import uuid
-from collections.abc import Iterable
-from datetime import datetime, timedelta
-from functools import partial
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, has_app_context, has_request_context
+from flask import current_app
 from flask_babel import force_locale
-from flask_mail import Message
 from jinja2 import TemplateNotFound
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 
-from courses import clock
 from courses.extensions import db
-from courses.mail import transport
 from courses.mail.models import OutboxMessage
 
-log = logging.getLogger(__name__)
-
-#: Minutes to wait after the 1st, 2nd, 3rd… failed attempt; the last value repeats.
-BACKOFF_MINUTES = (1, 5, 15, 60, 240, 720, 1440)
-#: Failed attempts after which a message is given up (about four days of retries).
-MAX_ATTEMPTS = 10
-
-SENT = "sent"
-FAILED = "failed"
-SKIPPED = "skipped"
-
-#: Where the current request keeps (id, Message-ID) of the messages it queued.
-_QUEUED = "outbox_queued"
+#: The PostgreSQL channel workers LISTEN on; a NOTIFY means "new mail committed".
+CHANNEL = "courses_outbox"
 
 
 def render_email(template: str, language: str, context: dict) -> tuple[str, str, str | None]:
@@ -78,6 +63,7 @@ def queue_email(
     language: str,
     now: datetime,
     enrollment_id: int | None = None,
+    headers: dict[str, str] | None = None,
     **context,
 ) -> OutboxMessage:
     """Render a message in `language` and add it to the outbox (flush only)."""
@@ -90,36 +76,25 @@ def queue_email(
         body_text=text,
         body_html=html,
         enrollment_id=enrollment_id,
+        headers=headers or None,
         created_at=now,
         attempts=0,
         next_attempt_at=now,
     )
     db.session.add(message)
     db.session.flush()
-    if has_request_context():
-        g.setdefault(_QUEUED, []).append((message.id, message.message_id))
+    notify_workers()
     return message
 
 
-def retry_at(attempts: int, now: datetime) -> datetime:
-    """When to try again after `attempts` failed attempts."""
-    index = min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1
-    return now + timedelta(minutes=BACKOFF_MINUTES[index])
+def notify_workers() -> None:
+    """Wake the delivery workers when this transaction commits (PostgreSQL; no-op on SQLite).
 
-
-def due_message_ids(now: datetime, limit: int | None = None) -> list[int]:
-    """Unsent messages whose time has come, oldest first."""
-    query = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.sent_at.is_(None),
-            OutboxMessage.failed_at.is_(None),
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+    NOTIFY is transactional: a rolled-back registration wakes nobody, and several NOTIFYs of one
+    transaction reach each listener as one.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sql(f"NOTIFY {CHANNEL}"))
 
 
 def pending_count() -> int:
@@ -130,121 +105,46 @@ def pending_count() -> int:
     return db.session.scalar(query) or 0
 
 
-def claim(message_id: int, now: datetime, *, rfc_message_id: str | None = None) -> Message | None:
-    """Take one due, unsent message for delivery and return it ready to send (flush only).
+@dataclass(frozen=True)
+class Backlog:
+    """The state of the queue at one instant (`outbox status`, `/healthz`)."""
 
-    The row is read with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL), so a row another sender
-    is claiming is skipped. The claim counts the attempt and moves `next_attempt_at` to the
-    retry time: other senders leave the row alone while it is on its way, and take it up again
-    later if this process dies before recording the result.
-    """
-    query = select(OutboxMessage).where(
-        OutboxMessage.id == message_id,
-        OutboxMessage.sent_at.is_(None),
-        OutboxMessage.failed_at.is_(None),
-        OutboxMessage.next_attempt_at <= now,
-    )
-    if rfc_message_id is not None:
-        query = query.where(OutboxMessage.message_id == rfc_message_id)
-    row = db.session.scalar(query.with_for_update(skip_locked=True))
-    if row is None:
-        return None
-    row.attempts += 1
-    row.next_attempt_at = retry_at(row.attempts, now)
-    db.session.flush()
-    return transport.build_message(row)
+    #: Pending messages whose time has come (nobody is sending them yet).
+    due: int
+    #: Pending messages waiting for their retry time.
+    waiting: int
+    #: Messages a sender holds right now.
+    in_flight: int
+    #: Messages given up (refused for good, or too many failed attempts), all time.
+    given_up: int
+    #: Seconds the oldest due message has waited since it was due (None: nothing due).
+    oldest_due_seconds: int | None
+    #: Seconds since the oldest pending message was queued (None: nothing pending).
+    oldest_pending_seconds: int | None
+
+    @property
+    def pending(self) -> int:
+        return self.due + self.waiting + self.in_flight
 
 
-def record(message_id: int, now: datetime, error: Exception | None) -> None:
-    """Write down how a delivery attempt ended (flush only)."""
-    row = db.session.get(OutboxMessage, message_id)
-    if row is None:
-        return
-    if error is None:
-        row.sent_at = now
-        row.last_error = None
-    else:
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if is_permanent(error) or row.attempts >= MAX_ATTEMPTS:
-            # Retrying a refused address forever would only keep /healthz degraded.
-            row.failed_at = now
-            log.warning(
-                "mail %s given up after %s attempts: %s", row.id, row.attempts, row.last_error
-            )
-        else:
-            log.warning(
-                "mail %s not delivered (attempt %s): %s", row.id, row.attempts, row.last_error
-            )
-    db.session.flush()
+def backlog(now: datetime) -> Backlog:
+    """Count the queue by state, in one query."""
+    pending = (OutboxMessage.sent_at.is_(None)) & (OutboxMessage.failed_at.is_(None))
+    held = pending & (OutboxMessage.claimed_until > now)
+    free = pending & (OutboxMessage.claimed_until.is_(None) | (OutboxMessage.claimed_until <= now))
+    due = free & (OutboxMessage.next_attempt_at <= now)
+    row = db.session.execute(
+        select(
+            func.count().filter(due),
+            func.count().filter(free & (OutboxMessage.next_attempt_at > now)),
+            func.count().filter(held),
+            func.count().filter(OutboxMessage.failed_at.is_not(None)),
+            func.min(OutboxMessage.next_attempt_at).filter(due),
+            func.min(OutboxMessage.created_at).filter(pending),
+        ).select_from(OutboxMessage)
+    ).one()
 
+    def age(instant: datetime | None) -> int | None:
+        return None if instant is None else max(0, int((now - instant).total_seconds()))
 
-def is_permanent(error: Exception) -> bool:
-    """Whether the mail server refused the message for good (an SMTP 5xx answer)."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _message in error.recipients.values()]
-        return bool(codes) and all(code >= 500 for code in codes)
-    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
-
-
-def deliver(message_id: int, now: datetime, *, rfc_message_id: str | None = None) -> str:
-    """Deliver one message: "sent", "failed" or "skipped" (not due, sent, or being sent).
-
-    Commits the claim before talking to the mail server and the result after: no transaction
-    (and, on SQLite, no write lock) is held while a slow server makes us wait.
-    """
-    message = claim(message_id, now, rfc_message_id=rfc_message_id)
-    db.session.commit()
-    if message is None:
-        return SKIPPED
-    error: Exception | None = None
-    try:
-        transport.send(message)
-    except Exception as failure:  # noqa: BLE001 - any failure is recorded on the row and retried
-        error = failure
-    record(message_id, now, error)
-    db.session.commit()
-    return SENT if error is None else FAILED
-
-
-def deliver_each(messages: Iterable[tuple[int, str | None]], now: datetime) -> dict[str, int]:
-    """Deliver messages one by one; count the outcomes."""
-    counts = {SENT: 0, FAILED: 0, SKIPPED: 0}
-    for message_id, rfc_message_id in messages:
-        try:
-            outcome = deliver(message_id, now, rfc_message_id=rfc_message_id)
-        except Exception:
-            # One bad row (or a database hiccup) must not stop the others.
-            log.exception("outbox message %s could not be processed", message_id)
-            db.session.rollback()
-            outcome = FAILED
-        counts[outcome] += 1
-    return counts
-
-
-def _deliver_queued(app: Flask, queued: list[tuple[int, str]]) -> None:
-    """Runs when the response is closed: deliver what the request queued (and committed)."""
-    try:
-        if has_app_context() and current_app._get_current_object() is app:
-            # Still inside the caller's application context (the test client keeps it): use it.
-            deliver_each(queued, clock.now())
-            return
-        with app.app_context():
-            try:
-                deliver_each(queued, clock.now())
-            finally:
-                db.session.remove()
-    except Exception:  # never let mail trouble reach the WSGI server
-        log.exception("delivery after response failed")
-
-
-def deliver_after_response(response: Response) -> Response:
-    """after_request hook: schedule delivery of this request's messages for after the response.
-
-    Only rows that still exist and are unsent are delivered, so a request that rolled back
-    sends nothing, and a slow mail server never delays the page.
-    """
-    queued = g.pop(_QUEUED, None)
-    if queued:
-        app = current_app._get_current_object()
-        response.call_on_close(partial(_deliver_queued, app, queued))
-    return response
+    return Backlog(row[0], row[1], row[2], row[3], age(row[4]), age(row[5]))

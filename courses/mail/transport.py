@@ -74,28 +74,56 @@ def build_message(row: OutboxMessage) -> Message:
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
         date=row.created_at.timestamp() if row.created_at else None,
         # Transactional mail: out-of-office replies and auto-responders should stay quiet.
-        extra_headers={"Auto-Submitted": "auto-generated"},
+        extra_headers={"Auto-Submitted": "auto-generated", **(row.headers or {})},
     )
     message.msgId = row.message_id
     return message
 
 
-def send(message: Message) -> str:
-    """Deliver one message; raise on failure (timeout, refused connection, SMTP error)."""
-    how = method()
-    if how == MAILBOX:
-        # The development mailbox is the outbox table itself: "delivered" means readable there.
-        return MAILBOX
-    state = mail.init_mail(current_app.config, current_app.debug)
-    state.suppress = False
-    connection = TimeoutConnection(state, float(current_app.config["MAIL_TIMEOUT"]))
-    connection.host = connection.configure_host()
-    try:
-        connection.send(message)
-    finally:
-        # Once the server accepted the message, a failing QUIT must not make it count as unsent.
+class ServerUnavailable(Exception):
+    """The mail server could not be reached, greeted or logged into: no message was tried."""
+
+
+class Session:
+    """One way out for a batch of messages: an open SMTP connection, or the mailbox.
+
+    Opening connects (and logs in) once; `send` may then be called for many messages, so a
+    batch pays for one TCP/TLS handshake instead of one per message.
+    """
+
+    def __init__(self) -> None:
+        self.how = method()
+        self._connection: TimeoutConnection | None = None
+        if self.how == SMTP:
+            state = mail.init_mail(current_app.config, current_app.debug)
+            state.suppress = False
+            state.max_emails = None  # Flask-Mail would reconnect every N messages otherwise
+            connection = TimeoutConnection(state, float(current_app.config["MAIL_TIMEOUT"]))
+            try:
+                connection.host = connection.configure_host()
+            except (smtplib.SMTPException, OSError) as error:
+                raise ServerUnavailable(f"{type(error).__name__}: {error}") from error
+            self._connection = connection
+
+    def send(self, message: Message) -> None:
+        """Deliver one message; raise on failure (timeout, SMTP error…)."""
+        if self._connection is None:
+            # The development mailbox is the outbox table itself: "delivered" means readable.
+            return
+        self._connection.send(message)
+
+    def close(self) -> None:
+        """QUIT politely; a failing QUIT never makes an accepted message count as unsent."""
+        connection, self._connection = self._connection, None
+        if connection is None or connection.host is None:
+            return
         try:
             connection.host.quit()
         except (smtplib.SMTPException, OSError):
             connection.host.close()
-    return SMTP
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -79,6 +79,8 @@ class CertificateBlock:
     holder_name: str
     revoked: str | None
     verify_url: str
+    #: The language the certificate is not printed in by default ("en" or "es"), on request.
+    other_language: str = "en"
     #: "85 kB": what the download costs on a paid mobile plan.
     pdf_size: str = ""
     png_size: str = ""
@@ -96,6 +98,7 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
         holder_name=cert.holder_name,
         revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
         verify_url=verify_url(cert.code),
+        other_language="es" if cert.enrollment.locale == "en" else "en",
         # Rendered once and kept (documents.py caches recent ones), so the download that
         # usually follows costs nothing more.
         pdf_size=file_size(len(render_pdf(cert))) if cert.revoked_at is None else "",

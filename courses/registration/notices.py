@@ -2,7 +2,8 @@
 
 Each request is one row (an e-mail address or a phone number, with consent). When the course
 has an open edition, `notify_openings` e-mails everyone who asked, once, and forgets them. It
-is run by the delivery worker's scheduled jobs (or `flask --app wsgi courses notify-openings`).
+is run by the delivery worker's scheduled jobs ("edition-openings" in `courses.worker.jobs`),
+or at once with `flask --app wsgi courses notify-openings`.
 A request with only a phone number is sent to the address on file for that number, from an
 earlier registration; without one it is kept, since there is no message to send it yet.
 """
@@ -100,24 +101,44 @@ def notify_openings(now: datetime) -> int:
     Returns how many messages were queued. Notices are deleted once told: the consent was for
     this one message.
     """
-    sent = 0
     course_ids = db.session.scalars(select(OpeningNotice.course_id).distinct()).all()
-    for course_id in course_ids:
-        course = db.session.get(Course, course_id)
-        edition = _open_edition(course, now)
-        if edition is None:
-            continue
-        notices = db.session.scalars(
-            select(OpeningNotice).where(OpeningNotice.course_id == course_id)
-        ).all()
-        for notice in notices:
-            addresses = _addresses(notice)
-            if not addresses:
-                continue  # a phone we cannot write to yet: kept, not forgotten
-            for address in addresses:
-                _tell(course, edition, address, notice.locale, now)
-                sent += 1
-            db.session.delete(notice)
+    return sum(_notify_course(db.session.get(Course, course_id), now) for course_id in course_ids)
+
+
+def periods(now: datetime) -> list[str]:
+    """The worker's periods: "<course id>:<edition id>" for each course with people waiting
+    and an edition open now, so each opening is announced once however many workers run."""
+    due = []
+    for course_id in db.session.scalars(select(OpeningNotice.course_id).distinct()):
+        edition = _open_edition(db.session.get(Course, course_id), now)
+        if edition is not None:
+            due.append(f"{course_id}:{edition.id}")
+    return due
+
+
+def run(period: str, now: datetime) -> str:
+    """The worker's job for one period: tell that course's waiting people (flush only)."""
+    course = db.session.get(Course, int(period.split(":", 1)[0]))
+    sent = _notify_course(course, now) if course is not None else 0
+    return f"{sent} message(s) queued"
+
+
+def _notify_course(course: Course, now: datetime) -> int:
+    edition = _open_edition(course, now)
+    if edition is None:
+        return 0
+    sent = 0
+    notices = db.session.scalars(
+        select(OpeningNotice).where(OpeningNotice.course_id == course.id)
+    ).all()
+    for notice in notices:
+        addresses = _addresses(notice)
+        if not addresses:
+            continue  # a phone we cannot write to yet: kept, not forgotten
+        for address in addresses:
+            _tell(course, edition, address, notice.locale, now)
+            sent += 1
+        db.session.delete(notice)
     db.session.flush()
     return sent
 

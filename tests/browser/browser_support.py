@@ -120,6 +120,8 @@ class LiveServer:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen | None = None
+    #: The delivery worker (`outbox work`) beside the web server, as `make run` starts it.
+    worker: subprocess.Popen | None = None
 
     def flask(self, *args: str, stdin: str | None = None) -> str:
         """Run `flask --app wsgi ARGS` against the server's database; fail loudly."""
@@ -163,6 +165,13 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "outbox", "work"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + SERVER_START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -176,13 +185,14 @@ class LiveServer:
         raise AssertionError(f"the server did not answer within {SERVER_START_SECONDS}s")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in (self.worker, self.process):
+            if process and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -285,3 +285,91 @@ def test_the_loader_fetches_nothing_it_does_not_have():
     document = {"@context": "https://example.org/unknown-context", "name": "x"}
     with pytest.raises(proofs.ProofError):
         proofs.canonical_nquads(document)
+
+
+#: The 1EdTech JSON schema file itself (ob_v3p0_achievementcredential_schema.json) is not shipped
+#: by any package of the registries this project installs from, so it is not vendored; this is
+#: the part of it our credentials rely on, written from the Open Badges 3.0 specification's data
+#: model (https://www.imsglobal.org/spec/ob/v3p0/#achievementcredential): required properties
+#: and the types they must contain.
+def _contains(kind: str) -> dict:
+    return {"oneOf": [{"const": kind}, {"type": "array", "contains": {"const": kind}}]}
+
+
+OB3_REQUIRED = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["@context", "id", "type", "issuer", "validFrom", "credentialSubject"],
+    "properties": {
+        "@context": {
+            "type": "array",
+            "prefixItems": [
+                {"const": "https://www.w3.org/ns/credentials/v2"},
+                {
+                    "pattern": "^https://purl.imsglobal.org/spec/ob/v3p0/context-3\\.0\\.[0-9]+\\.json$"
+                },
+            ],
+        },
+        "id": {"type": "string", "format": "uri"},
+        "type": {
+            "type": "array",
+            "allOf": [
+                {"contains": {"const": "VerifiableCredential"}},
+                {"contains": {"const": "OpenBadgeCredential"}},
+            ],
+        },
+        "issuer": {
+            "type": "object",
+            "required": ["id", "type"],
+            "properties": {"type": _contains("Profile")},
+        },
+        "validFrom": {"type": "string", "format": "date-time"},
+        "credentialSubject": {
+            "type": "object",
+            "required": ["type", "achievement"],
+            "properties": {
+                "type": _contains("AchievementSubject"),
+                "identifier": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["type", "identityHash", "identityType", "hashed"],
+                    },
+                },
+                "achievement": {
+                    "type": "object",
+                    "required": ["id", "type", "criteria", "description", "name"],
+                    "properties": {
+                        "type": _contains("Achievement"),
+                        "criteria": {
+                            "type": "object",
+                            "anyOf": [{"required": ["id"]}, {"required": ["narrative"]}],
+                        },
+                    },
+                },
+            },
+        },
+        "credentialStatus": {
+            "type": "object",
+            "required": ["id", "type", "statusPurpose", "statusListIndex", "statusListCredential"],
+        },
+        "proof": {
+            "type": "object",
+            "required": ["type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue"],
+        },
+    },
+}
+
+
+def test_credential_has_what_open_badges_3_requires(app, client):
+    jsonschema = pytest.importorskip("jsonschema")
+    with app.app_context():
+        _enrollment, token = _certified(locale="en")
+    credential = client.get(f"/my/{token}/credential.json").get_json()
+    jsonschema.Draft202012Validator(
+        OB3_REQUIRED, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(credential)
+    assert credential["credentialSubject"]["achievement"]["inLanguage"] == "en"
+    broken = {**credential, "credentialSubject": {"type": ["AchievementSubject"]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, OB3_REQUIRED)

@@ -110,7 +110,7 @@ def test_qr_proof_is_short_enough_for_a_printed_qr_and_survives_long_names(app, 
         for module in edition.course.modules:
             mark_module(enrollment, module, source="coordinator", now=NOW)
         db.session.commit()
-        from courses.certificates.documents import content_for
+        from courses.certificates.content import content_for
         from courses.certificates.services import current_certificate
 
         text = content_for(current_certificate(enrollment)).qr_text

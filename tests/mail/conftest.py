@@ -28,11 +28,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        #: One entry per SMTP connection that delivered something.
+        self.sessions: set[int] = set()
         self.port = 0
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(parsed)
+        self.sessions.add(id(session))
         return "250 OK"
 
 
@@ -43,6 +46,15 @@ class RefusingInbox:
 
     async def handle_RCPT(self, server, session, envelope, address, options) -> str:  # noqa: N802
         return "550 5.1.1 No such mailbox"
+
+
+class BusyInbox:
+    """An aiosmtpd handler answering every recipient "try again later" (451), as when throttled."""
+
+    port = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, options) -> str:  # noqa: N802
+        return "451 4.7.1 Try again later"
 
 
 def _serve(handler):
@@ -68,6 +80,15 @@ def smtp_server() -> Iterator[Inbox]:
 def refusing_server() -> Iterator[RefusingInbox]:
     """A real SMTP server that refuses every recipient with 550."""
     handler = RefusingInbox()
+    controller = _serve(handler)
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def busy_server() -> Iterator[BusyInbox]:
+    """A real SMTP server that refuses every recipient for now (451)."""
+    handler = BusyInbox()
     controller = _serve(handler)
     yield handler
     controller.stop()

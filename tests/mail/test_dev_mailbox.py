@@ -16,10 +16,11 @@ def open_now(app):
     app.config["FIXED_NOW"] = OPEN_NOW
 
 
-def test_without_mail_server_mail_is_delivered_to_the_mailbox(app, client):
+def test_without_mail_server_mail_is_delivered_to_the_mailbox(app, client, runner):
     make_edition()
     submit(client)
     submit(client, email="segunda@example.org", name="Segunda Persona")
+    assert "2 sent" in runner.invoke(args=["outbox", "send"]).output
     first, second = messages()
     assert first.sent_at == OPEN_NOW and first.attempts == 1
     page = client.get("/dev/mailbox")

@@ -1,17 +1,17 @@
-"""The confirmation e-mail through the outbox: real SMTP, a server down or hung, `outbox send`."""
+"""The confirmation e-mail through the outbox: real SMTP servers, `outbox send` and the batch.
+
+Requests only commit outbox rows; delivery is done by `outbox work` (see test_worker.py and the
+production tests) or, here, by `outbox send` and the delivery functions the worker calls.
+"""
 
 from __future__ import annotations
 
 import html
-import http.client
 import re
-import threading
-import time
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-from flask import Response
 from registration_helpers import (
     FORM_URL,
     OPEN_NOW,
@@ -22,12 +22,10 @@ from registration_helpers import (
     messages,
     submit,
 )
-from werkzeug.serving import make_server
 
-from courses import create_app
 from courses.extensions import db
-from courses.mail import services
-from courses.mail.models import OutboxMessage
+from courses.mail import delivery, services
+from courses.mail.worker import MailDelivery
 from courses.participants.services import enrollment_by_token as find_by_token
 
 
@@ -47,13 +45,36 @@ def parts(message) -> tuple[str, str]:
     return text, html
 
 
-def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(app, client, smtp_server):
+class FakeWorker:
+    """What a step needs from the worker: whether to stop, and a way to back off."""
+
+    stopping = False
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(
+    app, client, runner, smtp_server
+):
     make_edition()
     use_smtp(app, smtp_server.port)
     assert submit(client).status_code == 303
+    [row] = messages()
+    assert row.attempts == 0 and smtp_server.messages == []  # the request sent nothing
+    result = runner.invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.strip()
+        == "outbox: 1 sent, 0 failed (queued for retry), 0 given up; 0 still queued"
+    )
     [received] = smtp_server.messages
     [row] = messages()
     assert row.sent_at == OPEN_NOW and row.attempts == 1 and row.last_error is None
+    assert row.claimed_until is None
     assert received["Message-ID"].strip() == row.message_id
     assert received["To"] == "maria@example.org"
     assert received["Subject"] == ("Inscripción hecha: Ciclo de capacitaciones para Pesca y…")
@@ -75,139 +96,132 @@ def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(app, cl
     assert VALID["name"] in html.unescape(page.text)
 
 
-def test_registration_succeeds_while_the_mail_server_is_down_and_outbox_send_delivers_later(
+def test_a_request_never_talks_to_the_mail_server_even_a_hung_one(app, client, hanging_port):
+    make_edition()
+    use_smtp(app, hanging_port, timeout=30)
+    data = {**VALID, "csrf_token": csrf_token(client)}
+    response = client.post(FORM_URL, data=data)
+    response.close()  # what the WSGI server does after sending the response: nothing more
+    assert response.status_code == 303
+    [row] = messages()
+    assert row.attempts == 0 and row.sent_at is None and row.last_error is None
+    assert counts() == (1, 1)
+
+
+def test_a_batch_goes_over_one_connection(app, client, runner, smtp_server):
+    make_edition()
+    use_smtp(app, smtp_server.port)
+    for number in range(5):
+        submit(client, email=f"persona{number}@example.org")
+    assert "5 sent" in runner.invoke(args=["outbox", "send"]).output
+    assert len(smtp_server.messages) == 5
+    assert len(smtp_server.sessions) == 1
+
+
+def test_while_the_server_is_down_nothing_counts_against_the_messages(
     app, client, runner, dead_port, smtp_server
 ):
     make_edition()
     use_smtp(app, dead_port)
-    started = time.monotonic()
-    assert submit(client).status_code == 303
-    assert time.monotonic() - started < 5  # refused connections fail at once
-    [row] = messages()
-    assert counts() == (1, 1)
-    assert row.sent_at is None and row.attempts == 1
-    assert "ConnectionRefused" in row.last_error
-    assert row.next_attempt_at == OPEN_NOW + timedelta(minutes=1)
-    queued_id = row.message_id
-
-    # Before the retry time nothing is due.
+    submit(client)
+    submit(client, email="otra@example.org")
     result = runner.invoke(args=["outbox", "send"])
-    assert result.exit_code == 0
-    assert "0 sent" in result.output and "1 still queued" in result.output
-
-    # The server is back; a minute later `outbox send` delivers it, once.
+    assert result.exit_code == 1  # the operator sees that nothing went out
+    assert "mail server unavailable" in result.output and "2 not tried" in result.output
+    rows = messages()
+    assert [(r.attempts, r.sent_at, r.claimed_until) for r in rows] == [(0, None, None)] * 2
+    assert all("ConnectionRefused" in r.last_error for r in rows)
+    # The worker's step backs off instead of retrying at once.
+    worker = FakeWorker()
+    assert MailDelivery().run(worker) is False
+    assert worker.slept == [2.0]
+    # The server is back: everything goes out, once.
     use_smtp(app, smtp_server.port)
-    app.config["FIXED_NOW"] = OPEN_NOW + timedelta(minutes=2)
     result = runner.invoke(args=["outbox", "send"])
-    assert result.exit_code == 0, result.output
-    assert "1 sent, 0 failed" in result.output and "0 still queued" in result.output
-    [received] = smtp_server.messages
-    assert received["Message-ID"].strip() == queued_id
-    [row] = messages()
-    assert row.sent_at == OPEN_NOW + timedelta(minutes=2) and row.attempts == 2
+    assert result.exit_code == 0 and "2 sent" in result.output
+    assert len(smtp_server.messages) == 2
     assert runner.invoke(args=["outbox", "send"]).output.startswith("outbox: 0 sent")
-    assert len(smtp_server.messages) == 1
+    assert len(smtp_server.messages) == 2
 
 
-def test_the_response_is_complete_before_delivery_to_a_hung_server_is_tried(
-    app, client, hanging_port
+def test_outbox_send_delivers_messages_waiting_for_their_retry_time(
+    app, client, runner, busy_server, smtp_server
 ):
     make_edition()
-    use_smtp(app, hanging_port, timeout=1.0)
-    data = {**VALID, "csrf_token": csrf_token(client)}
-    response = client.post(FORM_URL, data=data)
-    # The whole response exists and nothing has been tried yet: delivery waits for close().
-    assert response.status_code == 303
+    use_smtp(app, busy_server.port)
+    submit(client)
+    result = runner.invoke(args=["outbox", "send"])
+    assert "0 sent, 1 failed (queued for retry)" in result.output and result.exit_code == 0
     [row] = messages()
-    assert row.attempts == 0 and row.sent_at is None
-    started = time.monotonic()
-    response.close()  # what the WSGI server does after sending the response
-    assert time.monotonic() - started >= 0.9  # it really waited for the hung server...
+    assert row.next_attempt_at == OPEN_NOW + timedelta(minutes=1) and "451" in row.last_error
+    # The worker waits for the retry time...
+    use_smtp(app, smtp_server.port)
+    assert MailDelivery().run(FakeWorker()) is False
+    assert smtp_server.messages == []
+    # ...but an operator who has just fixed the server sends the queue now.
+    result = runner.invoke(args=["outbox", "send"])
+    assert "1 sent" in result.output and "0 still queued" in result.output
+    [received] = smtp_server.messages
+    assert received["Message-ID"].strip() == row.message_id
     [row] = messages()
-    assert row.attempts == 1 and row.sent_at is None  # ...and gave up, keeping it queued
-    assert "timed out" in row.last_error.lower()
-    assert counts() == (1, 1)
+    assert row.sent_at == OPEN_NOW and row.attempts == 2
 
 
-def post_form(port: int, fields: dict) -> tuple[int, float]:
-    """POST the form over real HTTP; (status, seconds until the whole answer was read)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    started = time.monotonic()
-    connection.request(
-        "POST",
-        FORM_URL,
-        body=urlencode(fields),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    answer = connection.getresponse()
-    answer.read()
-    elapsed = time.monotonic() - started
-    connection.close()
-    return answer.status, elapsed
-
-
-def test_real_http_clients_get_their_pages_while_the_hung_mail_server_is_waited_for(
-    tmp_path, hanging_port
-):
-    timeout = 3.0
-    app = create_app(
-        "testing",
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-            "WTF_CSRF_ENABLED": False,
-            "FIXED_NOW": OPEN_NOW,
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": hanging_port,
-            "MAIL_TIMEOUT": timeout,
-        },
-    )
-    with app.app_context():
-        db.create_all()
-        make_edition()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        first = post_form(server.server_port, VALID)
-        # The first delivery is now waiting for the hung server; it holds no database lock,
-        # so the next registration (a write) goes through at once.
-        second = post_form(server.server_port, {**VALID, "email": "otra@example.org"})
-        with app.app_context():
-            for _ in range(100):  # wait for both attempts to give up
-                rows = db.session.scalars(db.select(OutboxMessage)).all()
-                if len(rows) == 2 and all(r.last_error for r in rows):
-                    break
-                db.session.rollback()
-                time.sleep(0.1)
-            assert [(r.attempts, r.sent_at) for r in rows] == [(1, None), (1, None)]
-            assert all("timed out" in r.last_error for r in rows)
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        server.shutdown()
-        thread.join()
-    assert first[0] == second[0] == 303
-    assert first[1] < timeout and second[1] < timeout
-
-
-def test_failures_back_off_1_5_15_60_minutes(app, client, runner, dead_port):
+def test_temporary_refusals_back_off_1_5_15_60_minutes(app, client, busy_server):
     make_edition()
-    use_smtp(app, dead_port)
+    use_smtp(app, busy_server.port)
     submit(client)
     now = OPEN_NOW
     waits = []
     for _ in range(4):
-        [row] = messages()
-        waits.append(row.next_attempt_at - now)
-        now = row.next_attempt_at
         app.config["FIXED_NOW"] = now
-        result = runner.invoke(args=["outbox", "send"])
-        assert "0 sent, 1 failed" in result.output and result.exit_code == 0
+        assert MailDelivery().run(FakeWorker()) is False
+        [row] = messages()
+        assert row.claimed_until is None and row.sent_at is None
+        waits.append(row.next_attempt_at - now)
+        # Not due again before its time.
+        assert delivery.claim(row.next_attempt_at - timedelta(seconds=1), 20) == []
+        now = row.next_attempt_at
     assert waits == [timedelta(minutes=m) for m in (1, 5, 15, 60)]
-    assert messages()[0].attempts == 5
+    assert messages()[0].attempts == 4
 
 
-def test_a_rolled_back_request_sends_nothing(app, smtp_server):
+def test_the_sending_rate_is_kept_across_batches(app, client, smtp_server):
+    make_edition()
+    use_smtp(app, smtp_server.port)
+    app.config["MAIL_MAX_PER_MINUTE"] = 2
+    for number in range(5):
+        submit(client, email=f"persona{number}@example.org")
+    step = MailDelivery()
+    step.run(FakeWorker())
+    assert len(smtp_server.messages) == 2
+    assert step.run(FakeWorker()) is False  # the minute's budget is spent
+    assert len(smtp_server.messages) == 2
+    app.config["FIXED_NOW"] = OPEN_NOW + timedelta(seconds=61)
+    step.run(FakeWorker())
+    assert len(smtp_server.messages) == 4
+
+
+def test_a_claimed_message_is_left_alone_until_its_lease_passes(app, client, smtp_server):
+    make_edition()
+    use_smtp(app, smtp_server.port)
+    submit(client)
+    [held] = delivery.claim(OPEN_NOW, 20)  # a sender took it, then died
+    assert delivery.claim(OPEN_NOW, 20) == []
+    assert services.backlog(OPEN_NOW).in_flight == 1
+    [row] = messages()
+    later = row.claimed_until
+    [again] = delivery.claim(later, 20)
+    assert again.id == held.id and again.attempts == 2
+    outcome = delivery.deliver([again], now=lambda: later)
+    assert outcome.sent == 1 and len(smtp_server.messages) == 1
+    # The dead sender's late record changes nothing.
+    delivery.deliver([held])
+    [row] = messages()
+    assert row.sent_at == later
+
+
+def test_a_rolled_back_request_sends_nothing(app, runner, smtp_server):
     make_edition()
     use_smtp(app, smtp_server.port)
     with app.test_request_context("/", method="POST"):
@@ -229,8 +243,7 @@ def test_a_rolled_back_request_sends_nothing(app, smtp_server):
             link="http://certificados.test/my/x",
         )
         db.session.rollback()
-        response = services.deliver_after_response(Response("ok"))
-        response.close()
+    assert "0 sent" in runner.invoke(args=["outbox", "send"]).output
     assert smtp_server.messages == []
     assert counts() == (0, 0)
 
@@ -239,5 +252,21 @@ def test_outbox_send_with_nothing_queued_says_so_and_exits_0(runner):
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0
     assert result.output.strip() == (
-        "outbox: 0 sent, 0 failed (queued for retry), 0 skipped; 0 still queued"
+        "outbox: 0 sent, 0 failed (queued for retry), 0 given up; 0 still queued"
+    )
+
+
+def test_outbox_status_shows_the_backlog(app, client, runner, busy_server):
+    make_edition()
+    submit(client)
+    submit(client, email="otra@example.org")
+    use_smtp(app, busy_server.port)
+    [first, _second] = messages()
+    delivery.deliver(delivery.claim(OPEN_NOW, 1))  # one waits for a retry now
+    app.config["FIXED_NOW"] = OPEN_NOW + timedelta(seconds=30)
+    result = runner.invoke(args=["outbox", "status"])
+    assert result.exit_code == 0
+    assert result.output.strip() == (
+        "outbox: 1 due, 1 waiting for a retry, 0 being sent, 0 given up; "
+        "oldest due message waiting 30 s"
     )

@@ -62,11 +62,17 @@ def test_no_undo_sentence_and_file_sizes_once_the_certificate_exists(app, client
     edition = make_course()
     enrollment, token = enroll(edition)
     assert "Puedes deshacerlo" in client.get(f"/my/{token}").text
+    edition.course.contacts = [
+        {"country": "CL", "name": {"es": "Ayuda Chile"}, "email": "a@example.org", "whatsapp": None}
+    ]
     for module in edition.course.modules:
         mark_module(enrollment, module, source="self", now=NOW)
     db.session.commit()
+    [ready] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "certificate"))
+    assert "Ayuda Chile · a@example.org" in ready.body_text, "the country's contact in the mail"
     home = client.get(f"/my/{token}").text
     assert "Puedes deshacerlo" not in home
+    assert "Ayuda Chile" in home
     pdf = re.search(r"Descargar certificado \(PDF, (\d+) kB\)", home)
     png = re.search(r"Ver certificado como imagen \(PNG, (\d+) kB\)", home)
     assert pdf and png, home

@@ -264,6 +264,58 @@ def servers(database_url: str, tmp_path: Path, count: int = 2, **kwargs) -> Iter
             server.stop()
 
 
+@dataclass
+class OutboxWorker:
+    """One `flask --app wsgi outbox work` process, in production configuration."""
+
+    database_url: str
+    log_path: Path
+    env: dict = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    process: subprocess.Popen | None = None
+
+    def start(self) -> OutboxWorker:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "flask"), "--app", "wsgi", "outbox", "work", *self.args],
+            cwd=ROOT,
+            env=server_environment(self.database_url, self.env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while "worker: started" not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"outbox work did not start: {self.log()[-3000:]}")
+            time.sleep(0.1)
+        return self
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, as systemd sends; wait for the exit and return its code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_until(condition, seconds: float = 60, step: float = 0.2) -> bool:
+    """Poll `condition()` until it is true or `seconds` pass; whether it became true."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return bool(condition())
+
+
 # --- HTTP ------------------------------------------------------------------------------------
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')

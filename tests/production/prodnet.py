@@ -6,6 +6,7 @@ exactly as it would to a mail relay or a database host.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -148,3 +149,67 @@ class TcpProxy:
                     pass
                 sock.close()
             self._sockets.clear()
+
+
+class SwitchableSmtp:
+    """A mail server on a fixed port that is hung (accepts, never answers) until `recover()`.
+
+    While hung, connections are held silently, as by a relay that has stopped answering; once
+    recovered, new connections are passed through to a real aiosmtpd server (`target_port`).
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.hung = True
+        self._proxy = TcpProxy(target_port)
+        self.port = self._proxy.port
+        self._held: list[socket.socket] = []
+        self._proxy._accept = self._accept  # type: ignore[method-assign]
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            if self.hung:
+                self._held.append(client)
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            with self._proxy._lock:
+                self._proxy._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=TcpProxy._pipe, args=(source, sink), daemon=True).start()
+
+    def start(self) -> SwitchableSmtp:
+        self._proxy.start()
+        return self
+
+    def recover(self) -> None:
+        """The relay answers again (held connections are dropped, as a restart would)."""
+        self.hung = False
+        for conn in self._held:
+            conn.close()
+        self._held.clear()
+
+    def stop(self) -> None:
+        self.recover()
+        self._proxy.stop()
+
+
+@contextmanager
+def switchable_smtp(target_port: int) -> Iterator[SwitchableSmtp]:
+    server = SwitchableSmtp(target_port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def slow_down(collector: _Collector, seconds: float) -> None:
+    """Make an SMTP sink take `seconds` to answer each message (a slow provider with TLS)."""
+
+    async def wait(_message) -> None:
+        await asyncio.sleep(seconds)
+
+    collector.on_message = wait

@@ -55,12 +55,15 @@ def _make_due(engine) -> None:
     """Let time pass for the outbox: every unsent message is due again now."""
     with engine.begin() as conn:
         conn.execute(
-            text("UPDATE outbox_message SET next_attempt_at = created_at WHERE sent_at IS NULL")
+            text(
+                "UPDATE outbox_message SET next_attempt_at = created_at, claimed_until = NULL "
+                "WHERE sent_at IS NULL"
+            )
         )
 
 
 @pytest.mark.parametrize("fault", ["down", "hanging"])
-def test_registrations_answer_fast_while_mail_is_broken_and_mail_goes_out_later(tmp_path, fault):
+def test_registrations_never_touch_broken_mail_and_outbox_send_delivers_it_later(tmp_path, fault):
     with ExitStack() as stack:
         url = stack.enter_context(server_database(tmp_path))
         prepare(url, tmp_path)
@@ -72,30 +75,26 @@ def test_registrations_answer_fast_while_mail_is_broken_and_mail_goes_out_later(
         stack.callback(engine.dispose)
         form = form_path("b")
 
-        # As many registrations at once as there are workers: each answers at once, the
-        # delivery attempt (refused, or hanging until MAIL_TIMEOUT) comes after the answer.
+        # More registrations at once than there are workers, twice: all answered, and no web
+        # process tried the broken mail server (no attempt, no error on any row).
         answers = _register(_visitors(started, 4, form), form, 0)
         assert [status for status, _ in answers] == [303] * 4
-        assert max(seconds for _, seconds in answers) < 2.5, answers
-        # Later visitors still get through (workers free again after MAIL_TIMEOUT at most).
         answers = _register(_visitors(started, 4, form), form, 10)
         assert [status for status, _ in answers] == [303] * 4
         assert scalar(engine, "SELECT count(*) FROM enrollment") == 8
-
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            failed = scalar(engine, "SELECT count(*) FROM outbox_message WHERE last_error > ''")
-            if failed == 8:
-                break
-            time.sleep(0.2)
         assert scalar(engine, "SELECT count(*) FROM outbox_message WHERE sent_at IS NULL") == 8
-        assert scalar(engine, "SELECT count(*) FROM outbox_message WHERE last_error IS NULL") == 0
+        assert scalar(engine, "SELECT count(*) FROM outbox_message WHERE attempts > 0") == 0
+
+        # With the server still broken, `outbox send` says so and keeps everything queued.
+        done = flask_cli(url, "outbox", "send", env=env)
+        assert done.returncode == 1 and "8 not tried" in done.stderr, done.stderr
+        assert scalar(engine, "SELECT count(*) FROM outbox_message WHERE attempts > 0") == 0
 
         # The mail server is back: the next `outbox send` delivers everything, once.
         sink = stack.enter_context(smtp_sink())
-        _make_due(engine)
         done = flask_cli(url, "outbox", "send", env={"MAIL_PORT": str(sink.port)})
         assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("outbox: 8 sent"), done.stdout
         queued = sorted(m for (m,) in rows(engine, "SELECT message_id FROM outbox_message"))
         assert sorted(sink.message_ids()) == queued
         assert scalar(engine, "SELECT count(*) FROM outbox_message WHERE sent_at IS NULL") == 0
@@ -153,7 +152,10 @@ def test_a_sender_killed_mid_run_loses_nothing_and_resends_with_the_same_message
         assert in_flight == [(1, None)]  # claimed, never marked sent: it will be tried again
 
         sink.on_message = None
-        _make_due(engine)  # its retry time comes
+        # Until its claim (lease) passes, nobody else sends what the dead sender held.
+        done = flask_cli(url, "outbox", "send", env={"MAIL_PORT": str(sink.port)})
+        assert sink.message_ids() == first_run
+        _make_due(engine)  # the lease passes
         # The next runs (cron) deliver the rest; a dead sender's row lock may linger a moment.
         for _run in range(5):
             done = flask_cli(url, "outbox", "send", env={"MAIL_PORT": str(sink.port)})
@@ -164,7 +166,9 @@ def test_a_sender_killed_mid_run_loses_nothing_and_resends_with_the_same_message
         received = sink.message_ids()
         queued = {m for (m,) in rows(engine, "SELECT message_id FROM outbox_message")}
         assert set(received) == queued  # nothing lost
-        # The message in flight when the sender died came again, recognisably the same one.
+        # What the dead sender had handed over without recording it (at most its batch: the
+        # outcomes are written every couple of seconds) came again, recognisably the same.
         resent = {m for m in received if received.count(m) > 1}
-        assert resent == {first_run[-1]}
+        assert first_run[-1] in resent and resent <= set(first_run)
+        assert all(received.count(m) == 2 for m in resent)
         assert scalar(engine, "SELECT count(*) FROM outbox_message WHERE sent_at IS NULL") == 0

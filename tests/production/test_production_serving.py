@@ -124,6 +124,31 @@ def test_healthz_reports_the_database_and_the_outbox_backlog(app, client):
     assert 7100 <= answer.json["outbox"]["oldest_unsent_age_seconds"] <= 7300
 
 
+def test_healthz_degrades_only_when_due_mail_waits_more_than_a_few_minutes(app, client):
+    moment = utcnow()
+    # Due a minute ago (the worker is at it), and due in an hour (waiting for a retry): fine.
+    for number, due in ((1, moment - timedelta(minutes=1)), (2, moment + timedelta(hours=1))):
+        db.session.add(
+            OutboxMessage(
+                message_id=f"<due-{number}@test>",
+                kind="test",
+                recipient="a@example.org",
+                subject="s",
+                body_text="b",
+                created_at=moment - timedelta(hours=3),
+                next_attempt_at=due,
+            )
+        )
+    db.session.commit()
+    assert client.get("/healthz").json["status"] == "ok"
+    # Due ten minutes ago and nobody has sent it: no worker, or a mail server refusing us.
+    message = db.session.scalar(db.select(OutboxMessage).filter_by(message_id="<due-1@test>"))
+    message.next_attempt_at = moment - timedelta(minutes=10)
+    db.session.commit()
+    answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.json["status"] == "degraded"
+
+
 def test_healthz_is_503_when_the_database_is_unreachable():
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})

@@ -101,7 +101,7 @@ def submit(client, **changes):
         else:
             data[key] = value
     response = client.post(FORM_URL, data=data)
-    response.close()  # as a WSGI server does: delivery of queued mail happens here
+    response.close()
     return response
 
 

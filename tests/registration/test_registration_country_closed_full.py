@@ -148,3 +148,30 @@ def test_a_full_edition_says_new_registrations_go_to_the_waiting_list(app, clien
     assert "las nuevas inscripciones quedan en la lista de espera" in page
     form = client.get(FORM_URL).text
     assert "si te inscribes ahora quedas en la lista de espera" in form
+
+
+def test_the_worker_announces_each_opening_once(app, client):
+    from courses.worker.jobs import JOBS
+    from courses.worker.schedule import run_once
+
+    [job] = [j for j in JOBS if j.name == "edition-openings"]
+    app.config["FIXED_NOW"] = AFTER
+    old = make_edition()
+    token = csrf_token(client, NOTIFY_URL)
+    client.post(NOTIFY_URL, data={"csrf_token": token, "email": "juan@example.org", "consent": "y"})
+    assert list(job.periods(AFTER)) == []
+    edition = Edition(
+        course=old.course,
+        slug="2024",
+        registration_opens=AFTER + timedelta(days=1),
+        registration_closes=AFTER + timedelta(days=20),
+    )
+    db.session.add(edition)
+    db.session.commit()
+    opened = AFTER + timedelta(days=2)
+    [period] = job.periods(opened)
+    assert period == f"{old.course.id}:{edition.id}"
+    assert run_once(job, period, opened) is True
+    assert run_once(job, period, opened) is False
+    assert [m.kind for m in messages()] == ["edition-open"]
+    assert list(job.periods(opened)) == [], "told and forgotten"

@@ -70,6 +70,11 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     #: Requests per API token (Flask-Limiter syntax); empty: limits.API_PER_TOKEN.
     API_RATE_LIMIT = ""
+    #: Webhook URLs may be http:// (development and tests only; production needs https://).
+    WEBHOOK_ALLOW_HTTP = False
+    #: Webhooks may reach loopback addresses (tests only: their receiver runs on 127.0.0.1).
+    #: Private, link-local and other non-public addresses are refused everywhere.
+    WEBHOOK_ALLOW_LOOPBACK = False
     #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
     #: Behind one nginx or caddy set 1, or every client shares the proxy's address (rate limits).
     TRUSTED_PROXIES = 0
@@ -82,6 +87,9 @@ class Config:
 
     #: Seconds a public page that reads the same for everyone is reused (0: never).
     PAGE_CACHE_SECONDS = 60
+
+    #: Bearer token that lets monitoring see /healthz details from elsewhere ("" = loopback only).
+    HEALTHZ_TOKEN = ""
 
     #: Version of the privacy notice people consent to; change it whenever /privacy changes.
     PRIVACY_NOTICE_VERSION = "2023-06"
@@ -98,6 +106,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    WEBHOOK_ALLOW_HTTP = True
     MAILBOX_ENABLED = True
 
 
@@ -110,6 +119,8 @@ class TestingConfig(Config):
     MAILBOX_ENABLED = True
     RATELIMIT_ENABLED = False
     PUBLIC_BASE_URL = "http://certificados.test"
+    WEBHOOK_ALLOW_HTTP = True
+    WEBHOOK_ALLOW_LOOPBACK = True
     SIGNING_KEYS_FILE = ""  # one throw-away key per application; tests of the file set a path
 
 
@@ -186,6 +197,8 @@ def build_config(name: str | None = None, overrides: dict[str, Any] | None = Non
     if name == "production":
         settings["DEBUG"] = False
         settings["MAILBOX_ENABLED"] = False
+        settings["WEBHOOK_ALLOW_HTTP"] = False
+        settings["WEBHOOK_ALLOW_LOOPBACK"] = False
         key = settings.get("SECRET_KEY") or ""
         if key == DEV_SECRET or len(key) < 16:
             raise RuntimeError(

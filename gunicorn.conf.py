@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from gunicorn.glogging import Logger
+
 
 def _int(name: str, default: int) -> int:
     """Read a whole number from the environment, refusing nonsense with a clear message."""
@@ -44,6 +46,21 @@ max_requests_jitter = 200
 preload_app = True
 
 
+def when_ready(server) -> None:
+    """Say loudly when rate limits cannot hold: in-memory counters split over several workers."""
+    from wsgi import app
+
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers > 1 and app.config.get("RATELIMIT_ENABLED") and storage.startswith("memory"):
+        server.log.warning(
+            "Rate limits are counted in memory by each of the %s workers, so every limit "
+            "(registrations per address, failed logins) is %s times looser than configured. "
+            "Set RATELIMIT_STORAGE_URI=redis://… (see docs/deploy.md).",
+            workers,
+            workers,
+        )
+
+
 def post_fork(server, worker) -> None:
     """Give each worker its own database connections: never share a socket across a fork."""
     from courses.extensions import db
@@ -59,6 +76,24 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
+
+
+class MaskingLogger(Logger):
+    """Gunicorn's logger with personal tokens and query values masked in every line.
+
+    A request line such as "GET /my/<token>/modules/1" would let anyone who reads the logs
+    open that person's page; "?q=pedro" is a coordinator's search for a person.
+    """
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        from courses.site.logging import mask_handlers
+
+        mask_handlers(self.error_log)
+        mask_handlers(self.access_log)
+
+
+logger_class = MaskingLogger
 
 # Trust X-Forwarded-Proto only from the local reverse proxy (see docs/deploy.md).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -25,7 +25,8 @@ from sqlalchemy import create_engine
 
 from bench import exports, report, scenarios, seed
 from bench.loadgen import have_wrk
-from bench.servers import Gunicorn, MailCatcher, free_port
+from bench.servers import Gunicorn, MailCatcher, OutboxWorker, free_port
+from courses.certificates.keys import create_key_file
 from courses.ops.probe import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=env("BENCH_ONLY", ""),
-        help="comma-separated scenario keys (catalogue,course,form,register,my,verify,pdf)",
+        help="comma-separated scenario keys (catalogue, course, form, register, "
+        "register_slowmail, my, verify, pdf)",
     )
     parser.add_argument(
         "--profile",
@@ -101,8 +103,11 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         "MAIL_PORT": str(mail.port),
         "MAIL_TIMEOUT": "5",
         "RATELIMIT_ENABLED": "0",
+        # A signing key, so certificates carry their signed QR proof as in production.
+        "SIGNING_KEYS_FILE": str(workdir / f"signing-keys-{label}.json"),
     }
     os.environ.update(env)  # create_app below reads the same settings as the servers
+    create_key_file(Path(env["SIGNING_KEYS_FILE"]), datetime.now(UTC))
     notes: list[str] = []
     started = time.monotonic()
     seed.prepare_schema(env, notes)
@@ -135,6 +140,8 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
     )
     baseline_metadata.create_all(create_engine(base_url))
     app_server = Gunicorn("wsgi:app", env, workdir, args.workers, "app", port=app_port).start()
+    # As in production: the delivery worker runs beside gunicorn and shares its CPU.
+    worker = OutboxWorker(env, workdir).start()
     base_server = None
     counter = None
     try:
@@ -194,6 +201,8 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         if counter:
             counter.dispose()
         app_server.stop()
+        mail.delay = 0.0
+        worker.stop()
         if base_server:
             base_server.stop()
     export_results = []

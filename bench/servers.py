@@ -162,15 +162,23 @@ class Gunicorn:
 
 
 class MailCatcher:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that counts the messages it accepts."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that counts the messages it accepts.
+
+    `delay` seconds are waited before answering each message: 2 s is a slow provider with TLS.
+    """
 
     def __init__(self) -> None:
         self.port = free_port()
         self.count = 0
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._controller = None
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
         with self._lock:
             self.count += 1
         return "250 Message accepted for delivery"
@@ -185,6 +193,48 @@ class MailCatcher:
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
+
+
+@dataclass
+class OutboxWorker:
+    """The delivery worker (`flask --app wsgi outbox work`) beside the app, as in production."""
+
+    env: dict[str, str]
+    workdir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "outbox-worker.log"
+
+    def start(self, timeout: float = 60.0) -> OutboxWorker:
+        log = open(self.log_path, "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "flask"), "--app", "wsgi", "outbox", "work"],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while b"worker: started" not in self.log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"outbox work did not start: {self.log_path.read_text()}")
+            time.sleep(0.1)
+        return self
+
+    def cpu_seconds(self) -> float:
+        return cpu_of(self.process.pid) if self.process else 0.0
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -21,6 +21,7 @@ FEATURES = (
     "coordination",
     "mail",
     "reminders",
+    "digest",
     "api",
 )
 
@@ -64,6 +65,7 @@ def register_features(app: Flask) -> None:
         catalog,
         certificates,
         coordination,
+        digest,
         mail,
         ops,
         participants,
@@ -81,6 +83,7 @@ def register_features(app: Flask) -> None:
     coordination.init_app(app)
     mail.init_app(app)
     reminders.init_app(app)
+    digest.init_app(app)
     ops.init_app(app)
     worker.init_app(app)
     api.init_app(app)

@@ -1,4 +1,5 @@
-"""API for partner systems: tokens, the read-only `/api/v1/…` and its OpenAPI description."""
+"""API for partner systems: tokens, the read-only `/api/v1/…`, its OpenAPI description and
+webhooks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the API, the coordinator's API page and the `api` commands."""
-    from courses.api import models  # noqa: F401 - tables known to the metadata
+    # Importing webhook_pages adds its routes to the pages blueprint.
+    from courses.api import models, webhook_pages  # noqa: F401 - tables known to the metadata
     from courses.api.cli import api_cli
     from courses.api.pages import bp as pages_bp
     from courses.api.views import bp

@@ -10,7 +10,8 @@ from flask_limiter.util import get_remote_address
 from courses import clock
 from courses.api import tokens
 from courses.api.models import ApiToken
-from courses.coordination.models import Coordinator
+from courses.api.problems import problem
+from courses.coordination.services import record
 from courses.database import writing
 from courses.extensions import db
 
@@ -34,17 +35,27 @@ def rate_limit_key() -> str:
     return "api-client:" + get_remote_address()
 
 
-def current_coordinator() -> Coordinator:
-    """The coordinator whose token authenticates this request; 401 without a usable token."""
+def current_token() -> ApiToken:
+    """The token that authenticates this request; 401 without a usable one. Its `coordinator`
+    is whose scope the request has."""
     token = bearer()
     now = clock.now()
     row = tokens.find_usable(token, now) if token else None
     if row is None:
         # One answer for missing, unknown, revoked and expired: nothing to learn by probing.
-        abort(401)
-    coordinator = row.coordinator
+        abort(problem(401, "Send a valid API token: Authorization: Bearer cap_…"))
     _note_use(row, now)
-    return coordinator
+    return row
+
+
+def audit_read(row: ApiToken, action: str, target: str, **details: object) -> None:
+    """Audit a read of personal data through the API, as the coordinator's exports are, in a
+    write transaction of its own (the request itself only reads)."""
+    token_id, coordinator = row.id, row.coordinator
+    db.session.commit()
+    with writing():
+        record(coordinator, action, target, token=token_id, **details)
+        db.session.commit()
 
 
 def _note_use(row: ApiToken, now: datetime) -> None:

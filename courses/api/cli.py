@@ -1,4 +1,5 @@
-"""`flask --app wsgi api token EMAIL [--name NAME] [--expires YYYY-MM-DD]`."""
+"""`flask --app wsgi api token EMAIL [--name NAME] [--expires YYYY-MM-DD]` and
+`flask --app wsgi api webhooks-send`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from courses import clock
 from courses.api import tokens
+from courses.api.delivery import deliver_due_webhooks
 from courses.coordination.models import Coordinator
 from courses.coordination.services import record
 from courses.extensions import db
@@ -51,4 +53,15 @@ def token_command(email: str, name: str, expires: datetime | None) -> None:
     click.echo(
         f"Token {row.id} ({row.name}) for {coordinator.email}: shown once, store it now.",
         err=True,
+    )
+
+
+@api_cli.command("webhooks-send")
+@click.option("--limit", default=1000, show_default=True, help="At most this many deliveries.")
+def webhooks_send_command(limit: int) -> None:
+    """Send every webhook delivery whose time has come; failures wait for their retry."""
+    counts = deliver_due_webhooks(clock.now(), limit)
+    click.echo(
+        f"webhooks: {counts['delivered']} delivered, {counts['failed']} failed (will retry), "
+        f"{counts['given_up']} given up"
     )

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from flask import current_app
 from pydantic import BaseModel
@@ -49,7 +49,8 @@ def documented(**fields: Any) -> Callable:
 
 
 def _component_schemas() -> dict[str, Any]:
-    models = {operation.response for operation in OPERATIONS.values()} | {schemas.Problem}
+    models = {operation.response for operation in OPERATIONS.values()}
+    models |= {schemas.Problem, schemas.WebhookEvent}
     _, top = models_json_schema(
         [(model, "serialization") for model in sorted(models, key=lambda m: m.__name__)],
         ref_template=REF,
@@ -147,6 +148,51 @@ def _paths() -> dict[str, Any]:
     return paths
 
 
+#: What a receiver checks, written once for the document and the reference page.
+SIGNATURE = (
+    "Each delivery is a POST of a WebhookEvent, signed: `X-Webhook-Signature` is `v1=` and the "
+    "hex HMAC-SHA256, under the webhook's secret, of `<X-Webhook-Timestamp>.<body>` (the "
+    "timestamp in Unix seconds, a dot, the raw body). Reject a timestamp more than 5 minutes "
+    "old, and drop an `X-Webhook-Id` already seen: a delivery that got no 2xx answer is tried "
+    "again with backoff (30 s, 2 min, 10 min, … up to 10 attempts)."
+)
+
+
+def _webhooks() -> dict[str, Any]:
+    headers = [
+        ("X-Webhook-Event", "The event type."),
+        ("X-Webhook-Id", "The event's id, the same in every retry."),
+        ("X-Webhook-Timestamp", "When this attempt was signed, in Unix seconds."),
+        ("X-Webhook-Signature", "v1=<hex HMAC-SHA256 of '<timestamp>.<body>'>."),
+    ]
+    return {
+        event: {
+            "post": {
+                "summary": f"{event} (sent to the webhook's URL)",
+                "description": SIGNATURE,
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": text,
+                    }
+                    for name, text in headers
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": REF.format(model="WebhookEvent")}}
+                    },
+                },
+                "responses": {"2XX": {"description": "Received; anything else is retried."}},
+            }
+        }
+        for event in get_args(schemas.EventType)
+    }
+
+
 def document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document."""
     return {
@@ -164,6 +210,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
         "paths": _paths(),
+        "webhooks": _webhooks(),
         "components": {
             "schemas": _component_schemas(),
             "securitySchemes": {
@@ -213,6 +260,8 @@ def reference() -> dict[str, Any]:
     return {
         "info": spec["info"],
         "operations": operations,
+        "webhooks": list(spec["webhooks"]),
+        "signature": SIGNATURE,
         "schemas": {
             name: json.dumps(schema, indent=2, ensure_ascii=False)
             for name, schema in spec["components"]["schemas"].items()

@@ -15,7 +15,7 @@ from courses import clock
 from courses.api import tokens
 from courses.api.forms import TokenForm
 from courses.api.models import ApiToken
-from courses.coordination.blueprint import me, require_login
+from courses.coordination.blueprint import me, never_stored, require_login
 from courses.coordination.services import record
 from courses.extensions import db
 from courses.forms import ActionForm
@@ -24,12 +24,7 @@ bp = Blueprint("api_pages", __name__, url_prefix="/coordinator/api")
 
 
 bp.before_request(require_login)
-
-
-@bp.after_request
-def never_stored(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(never_stored)  # a coordinator page: private, no-store, like the others
 
 
 def _expiry(form: TokenForm) -> datetime | None:

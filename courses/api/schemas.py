@@ -182,3 +182,46 @@ class EnrollmentQuery(BaseModel):
             return value.astimezone(UTC) if value is not None else None
         except OverflowError:
             raise ValueError("instant out of range") from None
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+EventType = Literal[
+    "registration.created", "enrollment.completed", "certificate.issued", "certificate.revoked"
+]
+
+
+class EventEnrollment(Document):
+    id: int
+    course: str = Field(description="The course's slug.")
+    edition: str = Field(description="The edition's slug.")
+    name: str
+    email: str
+    phone: str | None = Field(description="E.164.")
+    country: str
+    organization: str
+    waiting: bool = Field(description="On the waiting list (no seat yet).")
+    registered_at: Instant
+    completed_at: Instant | None
+
+
+class EventCertificate(Document):
+    code: str
+    state: CertificateState
+    issued_at: Instant
+    revoked_at: Instant | None
+    verify_url: str
+
+
+class EventData(Document):
+    enrollment: EventEnrollment
+    certificate: EventCertificate | None
+
+
+class WebhookEvent(Document):
+    """The body POSTed to a webhook's URL. Signed: see the X-Webhook-Signature header."""
+
+    id: str = Field(description="The event's id; the same in every retry, to drop repeats.")
+    type: EventType
+    created_at: Instant
+    data: EventData

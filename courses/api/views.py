@@ -72,8 +72,8 @@ def read_query(model: type[Q]) -> Q:
     authenticated=True,
 )
 def editions():
-    coordinator = auth.current_coordinator()
-    return json_response(services.editions(coordinator, clock.now()))
+    token = auth.current_token()
+    return json_response(services.editions(token.coordinator, clock.now()))
 
 
 @bp.get("/editions/<course_slug>/<edition_slug>/enrollments")
@@ -92,7 +92,8 @@ def editions():
     not_found=True,
 )
 def enrollments(course_slug: str, edition_slug: str):
-    coordinator = auth.current_coordinator()
+    token = auth.current_token()
+    coordinator = token.coordinator
     edition = services.find_edition(coordinator, course_slug, edition_slug)
     if edition is None:
         abort(problem(404, "No such edition, or not within this token's scope."))
@@ -102,7 +103,11 @@ def enrollments(course_slug: str, edition_slug: str):
     except services.BadCursor:
         params = [schemas.InvalidParam(name="cursor", reason="Not a cursor of this API.")]
         abort(problem(400, "The cursor is not valid.", invalid_params=params))
-    return json_response(page)
+    response = json_response(page)
+    filters = query.model_dump(mode="json", exclude_none=True)
+    auth.audit_read(token, "api.enrollments", f"edition:{edition.id}", filters=filters,
+                    rows=len(page.data))  # fmt: skip
+    return response
 
 
 @bp.get("/certificates/<code>")

@@ -20,6 +20,7 @@ from babel import Locale
 from courses.catalog import branding
 from courses.catalog.extra_keys import parse_contacts, parse_questions
 from courses.catalog.models import COMPLETION_RULES
+from courses.registration.rules import ORGANIZATION_LENGTH, clean_name
 
 LANGUAGES = ("es", "en")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -167,6 +168,18 @@ class _Checker:
             return {}
         return result
 
+    def name(self, value: str, path: str) -> str:
+        """A person's or organisation's name, under registration's one name rule."""
+        try:
+            return clean_name(value, longest=ORGANIZATION_LENGTH[1])
+        except ValueError:
+            self.fail(
+                path,
+                "not a usable name: no control or bidirectional characters, at least one letter, "
+                f"2 to {ORGANIZATION_LENGTH[1]} characters",
+            )
+            return value.strip()
+
     def integer(self, table: dict, key: str, path: str, low: int, high: int | None = None):
         value = table.get(key)
         if value is None:
@@ -297,7 +310,7 @@ def parse_course_file(path: Path) -> tuple[CourseSpec | None, list[Problem]]:
     # Names of organisations stay plain strings when given so (other features join them as
     # text); a table of languages is kept as one, like every other text.
     organizers = [
-        o.strip()
+        check.name(o, f"organizers[{i}]")
         if isinstance(o, str) and o.strip()
         else check.text({"o": o}, "o", f"organizers[{i}]", required=True)
         for i, o in enumerate(organizers, start=1)

@@ -22,6 +22,7 @@ from courses.certificates import keys, qrproof
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.i18n import country_name, localized
+from courses.registration.rules import printable
 
 LANGUAGES = ("es", "en")
 
@@ -121,7 +122,7 @@ def content_for(cert: Certificate, language: str | None = None) -> CertificateCo
             language=language,
             heading=_("Certificado de participación"),
             granted_to=_("Se otorga a"),
-            name=cert.holder_name,
+            name=printable(cert.holder_name),  # stored before the name rule: no controls
             for_course=_("por haber completado el curso"),
             course=title,
             edition=edition_text,

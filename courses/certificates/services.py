@@ -5,7 +5,6 @@ Functions only `flush()`; the request (or the CLI command) commits once.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Course
 from courses.certificates import codes
@@ -26,13 +26,12 @@ from courses.certificates.picture import render_png  # noqa: F401
 from courses.extensions import db
 from courses.i18n import localized
 from courses.mail.services import queue_email
+from courses.registration import rules
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link, token_for
 
 #: Attempts to draw a code not used yet (a clash is about 1 in 10^13; this is belt and braces).
 CODE_ATTEMPTS = 5
-NAME_MIN, NAME_MAX = 2, 120
-_SPACES = re.compile(r"\s+")
 
 
 class CertificateError(Exception):
@@ -98,6 +97,7 @@ def issue_certificate(enrollment: Enrollment, now: datetime) -> Certificate:
         assert existing is not None
         return existing
     queue_ready_mail(cert, now)
+    webhooks.emit("certificate.issued", cert.enrollment, now, certificate=cert)
     return cert
 
 
@@ -107,6 +107,7 @@ def revoke_certificate(cert: Certificate, reason: str | None, now: datetime) -> 
         cert.revoked_at = now
         cert.revoke_reason = (reason or "").strip() or None
         db.session.flush()
+        webhooks.emit("certificate.revoked", cert.enrollment, now, certificate=cert)
 
 
 def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) -> Certificate:
@@ -127,6 +128,7 @@ def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) ->
     enrollment.name = name
     db.session.flush()
     queue_ready_mail(cert, now)
+    webhooks.emit("certificate.issued", cert.enrollment, now, certificate=cert)
     return cert
 
 
@@ -174,11 +176,11 @@ def find_by_code(code: str) -> Certificate | None:
 
 
 def clean_name(typed: str) -> str:
-    """A name as registration keeps it: trimmed, inner spaces collapsed, 2–120 characters."""
-    name = _SPACES.sub(" ", typed or "").strip()
-    if not NAME_MIN <= len(name) <= NAME_MAX:
-        raise CertificateError(_("Escribe tu nombre completo (entre 2 y 120 caracteres)."))
-    return name
+    """A corrected name, under registration's one name rule (CertificateError if refused)."""
+    try:
+        return rules.clean_name(typed)
+    except ValueError as refused:
+        raise CertificateError(str(refused)) from None
 
 
 @dataclass(frozen=True)

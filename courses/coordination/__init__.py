@@ -24,9 +24,12 @@ def init_app(app: Flask) -> None:
         enrollment_views,
         import_views,
         models,  # noqa: F401 - the tables must be known before create_all and migrations
+        sessions,  # noqa: F401 - likewise
     )
     from courses.coordination.blueprint import create_blueprint
     from courses.coordination.cli import coordinators_cli, enrollments_cli
+    from courses.digest import views as digest_views
+    from courses.mail import admin_views as mail_views
 
     auth_views.setup_login(app)
     bp = create_blueprint()
@@ -40,6 +43,8 @@ def init_app(app: Flask) -> None:
         edition_views,
         import_views,
         certificate_views,
+        digest_views,
+        mail_views,
     ):
         views.register(bp)
     app.register_blueprint(bp)

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from courses import clock
 from courses.catalog.models import Course
-from courses.coordination import services
+from courses.coordination import services, sessions
 from courses.coordination.blueprint import me, require_admin
 from courses.coordination.forms import CoordinatorForm
 from courses.coordination.models import Coordinator
@@ -73,6 +73,8 @@ def toggle_active(coordinator_id: int):
     if not ActionForm().validate_on_submit() or other.id == me().id:
         abort(400)
     other.active = not other.active
+    if not other.active:
+        sessions.end_all(other)  # a deactivated account is logged out everywhere at once
     services.record(
         me(),
         "coordinator.active",

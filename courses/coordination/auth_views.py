@@ -5,20 +5,19 @@ Kept apart from the other coordinator pages so the session and login rules live 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from courses import clock, limits
-from courses.coordination import services
+from courses.coordination import services, sessions
 from courses.coordination.blueprint import me
 from courses.coordination.forms import LoginForm, PasswordForm
 from courses.coordination.models import Coordinator
 from courses.extensions import db, limiter, login_manager
 from courses.forms import ActionForm
+from courses.site.redirects import safe_next
 
 
 def register(bp: Blueprint) -> None:
@@ -40,14 +39,8 @@ def setup_login(app: Flask) -> None:
 
 
 def load_coordinator(user_id: str) -> Coordinator | None:
-    """The session's coordinator, unless deactivated or the password changed since login."""
-    number, _, fingerprint = user_id.partition(".")
-    if not number.isdigit():
-        return None
-    coordinator = db.session.get(Coordinator, int(number))
-    if coordinator is None or not coordinator.active or coordinator.get_id() != user_id:
-        return None
-    return coordinator
+    """The coordinator of the live server-side session `user_id` (see sessions.py), or None."""
+    return sessions.load(user_id, clock.now())
 
 
 def _lazy_current_user_in_templates(app: Flask) -> None:
@@ -67,17 +60,13 @@ def _lazy_current_user_in_templates(app: Flask) -> None:
     app.context_processor(lambda: {"current_user": current_user})
 
 
-def _safe_next(target: str | None) -> str:
-    """Only go back to a coordinator page on this site (never an open redirect)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/coordinator/"):
-            return target
-    return url_for("coordination.index")
-
-
-@limiter.limit(limits.LOGIN_PER_CLIENT, methods=["POST"])
-@limiter.limit(limits.LOGIN_PER_ACCOUNT, key_func=limits.form_email_key, methods=["POST"])
+@limiter.limit(limits.LOGIN_PER_CLIENT, methods=["POST"], deduct_when=limits.failed_login)
+@limiter.limit(
+    limits.LOGIN_PER_ACCOUNT,
+    key_func=limits.login_account_key,
+    methods=["POST"],
+    deduct_when=limits.failed_login,
+)
 def login():
     form = LoginForm()
     failed = False
@@ -88,11 +77,15 @@ def login():
             # A fresh session: nothing from before the login (a planted cookie) survives it.
             session.clear()
             g.pop("csrf_token", None)  # it belonged to the cleared session
+            sessions.start(coordinator, now)
             login_user(coordinator)
             coordinator.last_login_at = now
             services.record(coordinator, "login")
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")), code=303)
+            back = safe_next(
+                request.args.get("next"), url_for("coordination.index"), within="/coordinator/"
+            )
+            return redirect(back, code=303)
         failed = True
         services.record(form.email.data.strip().lower(), "login.failed")
         db.session.commit()
@@ -104,6 +97,7 @@ def logout():
     form = ActionForm()
     if form.validate_on_submit():
         services.record(me(), "logout")
+        sessions.end(me().session_token)  # a copy of the cookie stops working too
         db.session.commit()
         logout_user()
         session.clear()
@@ -119,9 +113,13 @@ def password():
         except services.CoordinatorError as error:
             form.current.errors.append(str(error))
         else:
-            services.record(me(), "password.change")
+            coordinator = me()
+            services.record(coordinator, "password.change")
+            # Every session ends (a stolen cookie among them); this browser gets a new one.
+            sessions.end_all(coordinator)
+            sessions.start(coordinator, clock.now())
             db.session.commit()
-            login_user(me())  # this session follows the new password; others end
+            login_user(coordinator)
             flash(_("Tu contraseña fue cambiada."), "success")
             return redirect(url_for("coordination.index"), code=303)
     status = 400 if form.errors else 200

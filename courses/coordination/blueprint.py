@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from courses import clock
 from courses.catalog.models import Course, Edition
-from courses.coordination import services
+from courses.coordination import services, sessions
 from courses.coordination.models import Coordinator
 from courses.database import writing
 from courses.extensions import db, login_manager
@@ -30,6 +31,7 @@ def create_blueprint() -> Blueprint:
     """A fresh blueprint for one application (routes are added by the view modules)."""
     bp = Blueprint("coordination", __name__, url_prefix="/coordinator")
     bp.before_request(require_login)
+    bp.after_request(never_stored)
     bp.add_app_template_filter(moment_filter, "coordination_moment")
     return bp
 
@@ -40,7 +42,15 @@ def require_login():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    sessions.touch(clock.now())
     return None
+
+
+def never_stored(response: Response) -> Response:
+    """Coordinator pages hold personal data: no browser history, proxy or shared cache keeps
+    them (a coordinator on a shared computer logs out; the back button shows nothing)."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def moment_filter(instant: datetime | None, timezone: str) -> str:

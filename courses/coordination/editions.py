@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from courses.catalog.models import Edition
 from courses.extensions import db
+from courses.registration import seats
 from courses.registration.models import REGISTERED, Enrollment
 from courses.registration.services import promote_waiting
 
@@ -99,6 +100,7 @@ def update_edition(
         )
     if capacity < 0:
         raise EditionError("capacity", _("Los cupos deben ser 0 o más."))
+    seats.hold_seats(edition)  # no registration takes a seat while the capacity changes
     holding = registered_count(edition)
     if capacity and capacity < holding:
         raise EditionError(
@@ -114,22 +116,6 @@ def update_edition(
     edition.complete_by = new_complete_by
     edition.capacity = capacity
     db.session.flush()
-    if capacity:
-        _renumber_seats(edition)
+    seats.fit_to_capacity(edition)
     promoted = promote_waiting(edition, now)
     return EditionChange(before, snapshot(edition), [e.id for e in promoted])
-
-
-def _renumber_seats(edition: Edition) -> None:
-    """Give every registered person a seat within 1..capacity (seats are how places count)."""
-    people = db.session.scalars(
-        select(Enrollment)
-        .where(Enrollment.edition_id == edition.id, Enrollment.status == REGISTERED)
-        .order_by(Enrollment.created_at, Enrollment.id)
-    ).all()
-    taken = {p.seat for p in people if p.seat is not None and p.seat <= edition.capacity}
-    free = (n for n in range(1, edition.capacity + 1) if n not in taken)
-    for person in people:
-        if person.seat is None or person.seat > edition.capacity:
-            person.seat = next(free)
-            db.session.flush()  # one at a time: seats are unique per edition

@@ -16,6 +16,7 @@ from courses.coordination.forms import ContactForm
 from courses.extensions import db
 from courses.forms import ActionForm
 from courses.i18n import country_name, current_language
+from courses.mail import status as mail_status
 from courses.participants import services as participants
 from courses.participants.services import CompletionRefused
 from courses.registration import contact, withdrawal
@@ -49,6 +50,7 @@ def _page(edition: Edition, person: Enrollment, contact_form: ContactForm | None
         country=country_name(person.country),
         form=ActionForm(),
         contact_form=contact_form,
+        mail_lines=mail_status.for_enrollment(person.id),
     )
 
 

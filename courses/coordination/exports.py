@@ -24,6 +24,7 @@ from courses.coordination.listing import rows
 from courses.coordination.services import status_labels
 from courses.extensions import db
 from courses.i18n import country_name, current_language
+from courses.registration.rules import printable
 
 BATCH = 5000
 CHUNK = 64 * 1024
@@ -96,12 +97,12 @@ class RowFormatter:
          completed_at, code, status, answers) = row  # fmt: skip
         return [
             str(id_),
-            neutralise(name or ""),
+            neutralise(printable(name or "")),
             neutralise(email or ""),
             neutralise(phone or ""),
             country,
             self.country(country),
-            neutralise(organization or ""),
+            neutralise(printable(organization or "")),
             self.text_time(created_at),
             self.yes if confirmed_at else self.no,
             f"{done}/{self.total}",
@@ -125,12 +126,12 @@ class RowFormatter:
          completed_at, code, status, answers) = row  # fmt: skip
         return [
             str(id_),
-            name,
+            printable(name),
             email,
             phone,
             country,
             self.country(country),
-            organization,
+            printable(organization),
             self.local(created_at),
             self.yes if confirmed_at else self.no,
             f"{done}/{self.total}",

@@ -138,7 +138,10 @@ def plan(
                 scoped_enrollments(coordinator, edition).where(Enrollment.email_key == key)
             )
             if enrollment is None:
-                row.errors.insert(0, _not_found_reason(edition, key))
+                # The same words whether nobody used the address, the person is in another
+                # edition or outside this coordinator's scope: the import tells nobody who
+                # is registered where they may not look.
+                row.errors.insert(0, _("No se encontró en esta edición."))
         if enrollment is not None:
             row.enrollment_id, row.name = enrollment.id, enrollment.name
             if enrollment.erased_at is not None:
@@ -156,20 +159,6 @@ def plan(
                 (row.already if modules[number].id in done else row.new).append(number)
         rows.append(row)
     return ImportPlan(rows)
-
-
-def _not_found_reason(edition: Edition, key: str) -> str:
-    in_edition = db.session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.edition_id == edition.id, Enrollment.email_key == key
-        )
-    )
-    if in_edition is not None:
-        return _("Fuera de tu alcance: esta persona no está entre las que puedes ver.")
-    anywhere = db.session.scalar(select(Enrollment.id).where(Enrollment.email_key == key).limit(1))
-    if anywhere is not None:
-        return _("No está inscrita en esta edición.")
-    return _("Correo desconocido: nadie se inscribió con él.")
 
 
 def apply(plan_: ImportPlan, edition: Edition, now: datetime) -> int:

@@ -59,9 +59,13 @@ class Coordinator(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
 
+    #: The id of the server-side session this object was loaded for or logged in with
+    #: (coordination/sessions.py); set per request, never stored in this table.
+    session_token = None
+
     def get_id(self) -> str:
-        """The session's user id, tied to the password: a new password ends other sessions."""
-        return f"{self.id}.{self.password_hash[-16:]}"
+        """Flask-Login's user id: this browser's session id (nothing of the password)."""
+        return self.session_token or ""
 
 
 class AuditEntry(db.Model):

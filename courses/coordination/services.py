@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, case, exists, false, select
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from courses.catalog.models import Course, Edition
 from courses.certificates.models import Certificate
@@ -25,7 +26,7 @@ from courses.extensions import db
 from courses.participants.models import ModuleCompletion
 from courses.registration.models import WAITING, WITHDRAWN, Enrollment
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 200
 
 #: Enrollee states a coordinator sees, in the order a participant goes through them.
@@ -87,8 +88,19 @@ def _jsonable(value: Any) -> Any:
 # --- accounts ----------------------------------------------------------------------------
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse passwords that are too short or absurdly long."""
+#: zxcvbn's score (0–4) a password must reach: 3 is "safely unguessable" against an attacker
+#: who can try many passwords offline; common passwords, keyboard runs and repeats score 0–2.
+MIN_PASSWORD_SCORE = 3
+#: Words of this site an attacker would try first.
+_SITE_WORDS = ["alianza", "pacifico", "pesca", "acuicultura", "coordinador", "coordinacion"]
+
+
+def check_password_rules(password: str, email: str = "") -> None:
+    """Refuse passwords that are short, absurdly long, common or easily guessed.
+
+    Checked offline with zxcvbn (its bundled lists of common passwords, words, names and
+    keyboard patterns), also against the account's address and words of this site.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise CoordinatorError(
             _("La contraseña debe tener al menos %(n)s caracteres.", n=MIN_PASSWORD_LENGTH)
@@ -96,6 +108,14 @@ def check_password_rules(password: str) -> None:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise CoordinatorError(
             _("La contraseña puede tener como máximo %(n)s caracteres.", n=MAX_PASSWORD_LENGTH)
+        )
+    hints = [*_SITE_WORDS, *filter(None, (email or "").lower().replace(".", "@").split("@"))]
+    if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise CoordinatorError(
+            _(
+                "Esa contraseña es común o fácil de adivinar. Usa una frase de varias palabras "
+                "que no sea conocida."
+            )
         )
 
 
@@ -156,7 +176,7 @@ def create_coordinator(
 
     `course_slug` is one slug or several: a course coordinator may follow several courses."""
     address, courses, code = check_account_options(email, role, course_slug, country)
-    check_password_rules(password)
+    check_password_rules(password, address)
     coordinator = Coordinator(
         email=address,
         password_hash=hash_password(password),
@@ -186,7 +206,7 @@ def change_password(coordinator: Coordinator, current: str, new: str) -> None:
     """Set a new password after checking the current one."""
     if not check_password_hash(coordinator.password_hash, current or ""):
         raise CoordinatorError(_("La contraseña actual no es correcta."))
-    check_password_rules(new)
+    check_password_rules(new, coordinator.email)
     coordinator.password_hash = hash_password(new)
     db.session.flush()
 

@@ -20,6 +20,8 @@ class OutboxMessage(db.Model):
     #: What the message is for ("confirmation", "certificate", "lost-link", …).
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
+    #: One key per inbox however the address is spelled (`services.recipient_key`), for caps.
+    recipient_key: Mapped[str | None] = mapped_column(String(320), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)

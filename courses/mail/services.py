@@ -10,10 +10,11 @@ the transaction commits, so they wake at once; on SQLite they poll.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -22,11 +23,48 @@ from jinja2 import TemplateNotFound
 from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
+from courses.addresses import normalise_address
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
 
+log = logging.getLogger(__name__)
+
 #: The PostgreSQL channel workers LISTEN on; a NOTIFY means "new mail committed".
 CHANNEL = "courses_outbox"
+#: Messages anyone can make us send to an address by typing it in a form: at most
+#: `CAP_PER_DAY` of them a day to one inbox, so nobody can flood someone's inbox through us.
+CAPPED_KINDS = ("already-registered", "lost-link")
+CAP_PER_DAY = 3
+
+
+def recipient_key(address: str) -> str:
+    """One key per inbox (`courses.addresses.normalise_address`, as the rate limits count).
+
+    `MARIA@Example.org`, `ｍａｒｉａ@ｅｘａｍｐｌｅ.org` and `josé@bücher.example` against
+    `JOSÉ@xn--bcher-kva.example` each reach one inbox and get one key. For counting only:
+    the message still goes to the address as stored.
+    """
+    return normalise_address(address)
+
+
+def over_cap(kind: str, key: str, now: datetime) -> bool:
+    """Whether a message of a capped kind to this inbox would be one too many today."""
+    if kind not in CAPPED_KINDS:
+        return False
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two requests for the same inbox at once count one after the other (SQLite writers
+        # are serialised already by BEGIN IMMEDIATE).
+        db.session.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    sent = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.recipient_key == key,
+            OutboxMessage.kind.in_(CAPPED_KINDS),
+            OutboxMessage.created_at > now - timedelta(days=1),
+        )
+    )
+    return (sent or 0) >= CAP_PER_DAY
 
 
 def render_email(template: str, language: str, context: dict) -> tuple[str, str, str | None]:
@@ -65,13 +103,22 @@ def queue_email(
     enrollment_id: int | None = None,
     headers: dict[str, str] | None = None,
     **context,
-) -> OutboxMessage:
-    """Render a message in `language` and add it to the outbox (flush only)."""
+) -> OutboxMessage | None:
+    """Render a message in `language` and add it to the outbox (flush only).
+
+    Returns None, queueing nothing, when a message of a capped kind would exceed the
+    recipient's daily cap (the caller answers the visitor the same either way).
+    """
+    key = recipient_key(recipient)
+    if over_cap(kind, key, now):
+        log.info("outbox: %s not queued, the recipient's daily cap is reached", kind)
+        return None
     subject, text, html = render_email(template, language, context)
     message = OutboxMessage(
         message_id=new_message_id(kind),
         kind=kind,
         recipient=recipient,
+        recipient_key=key,
         subject=subject[:300],
         body_text=text,
         body_html=html,

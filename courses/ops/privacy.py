@@ -4,17 +4,24 @@ An erased enrollment keeps its row, edition, country, status, dates and module c
 counts and statistics stay right; its name, e-mail, phone and organisation are replaced by
 placeholders and its personal link stops working. Issued certificates keep `holder_name`, so a
 printed QR code still verifies with the holder's name and nothing else.
+
+The audit log keeps that each action happened (who, what, when, on which enrollment), but not
+the person: every text in an entry's details that names them (a corrected name, a changed
+address, a coordinator's search for them) becomes "[borrado]".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
+from courses.api.models import WebhookDelivery
 from courses.catalog.models import Course, Edition
 from courses.certificates.models import NameCorrection
+from courses.coordination.models import AuditEntry
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
 from courses.registration import tokens
@@ -50,15 +57,88 @@ def erase_enrollment(enrollment: Enrollment, now: datetime) -> None:
     )
     # Queued and sent e-mails carry the address, the name and the personal link.
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.enrollment_id == enrollment.id))
+    # So do webhook deliveries (their bodies name the person).
+    db.session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.enrollment_id == enrollment.id)
+    )
     db.session.flush()
 
 
+#: What replaces a text of the audit log that names an erased person.
+SCRUBBED = "[borrado]"
+#: Parts of a name shorter than this ("de", "la", "Li") are not looked for on their own.
+_NAME_PART = 4
+
+
 def _erase_all(enrollments: Iterable[Enrollment], now: datetime) -> list[int]:
-    erased = []
+    erased, needles = [], set()
     for enrollment in enrollments:
+        if enrollment.erased_at is None:
+            needles |= _identifiers(enrollment)
         erase_enrollment(enrollment, now)
         erased.append(enrollment.id)
+    scrub_audit(erased, needles)
     return erased
+
+
+def _identifiers(enrollment: Enrollment) -> set[str]:
+    """Lower-case texts that identify the person: name and its longer parts, address, phone."""
+    name = " ".join((enrollment.name or "").split()).casefold()
+    found = {name, enrollment.email_key.casefold(), enrollment.email_key.split("@")[0]}
+    found |= {part for part in re.split(r"[\s'-]+", name) if len(part) >= _NAME_PART}
+    digits = re.sub(r"\D", "", enrollment.phone or "")
+    found |= {digits, digits[-8:]} if len(digits) >= 8 else set()
+    return {needle for needle in found if len(needle) >= 3}
+
+
+def _names_person(text: str, needles: set[str]) -> bool:
+    """Whether `text` contains one of the person's identifiers, or is a search for one of them
+    (three letters or more: a country code such as "PE" is not a search)."""
+    folded = " ".join(text.split()).casefold()
+    if any(needle in folded or (len(folded) >= 3 and folded in needle) for needle in needles):
+        return True
+    digits = re.sub(r"\D", "", text)
+    return len(digits) >= 6 and any(n.isdigit() and digits in n for n in needles)
+
+
+#: Detail keys that never hold personal data: kept even in entries about an erased person.
+_KEEP = frozenset({"status_before", "status_after", "module", "decision", "rows"})
+
+
+def _scrubbed(value: object, needles: set[str], everything: bool) -> object:
+    """`value` with every text naming the person (or, if `everything`, every text) replaced."""
+    if isinstance(value, dict):
+        return {
+            key: item if key in _KEEP else _scrubbed(item, needles, everything)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrubbed(item, needles, everything) for item in value]
+    if isinstance(value, str) and value and (everything or _names_person(value, needles)):
+        return SCRUBBED
+    return value
+
+
+def scrub_audit(enrollment_ids: list[int], needles: set[str]) -> int:
+    """Scrub the erased people from audit details; the entries themselves stay (flush only).
+
+    Entries about one of them (target "enrollment:<id>") lose every text of their details
+    (corrected names, old and new addresses); any other entry loses the texts that name one of
+    them (a search for "pedro" in an export's filters). Returns how many entries changed.
+    """
+    if not enrollment_ids:
+        return 0
+    targets = {f"enrollment:{number}" for number in enrollment_ids}
+    changed = 0
+    for entry in db.session.scalars(select(AuditEntry).execution_options(yield_per=500)):
+        if not entry.details:
+            continue
+        scrubbed = _scrubbed(entry.details, needles, entry.target in targets)
+        if scrubbed != entry.details:
+            entry.details = scrubbed  # a new object: JSON columns do not track changes inside
+            changed += 1
+    db.session.flush()
+    return changed
 
 
 def purge_before(cutoff: datetime, now: datetime) -> dict[str, int]:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Module
 from courses.certificates.models import Certificate
@@ -127,6 +128,7 @@ def mark_module(
     if enrollment.completed_at is None:
         enrollment.completed_at = now
         db.session.flush()
+        webhooks.emit("enrollment.completed", enrollment, now)
     return issue_certificate(enrollment, now)
 
 

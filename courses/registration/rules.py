@@ -75,23 +75,50 @@ def collapse(text: str) -> str:
     return " ".join((text or "").split())
 
 
+#: Bidirectional embeddings, overrides (U+202A–U+202E) and isolates (U+2066–U+2069): invisible,
+#: they reorder what is shown after them ("‮ANA" reads "ANA" backwards on the /verify page).
+BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+#: What `printable` removes: control characters (but tab and line breaks) and bidi controls.
+_UNPRINTABLE = {
+    **{code: None for code in range(0x20) if chr(code) not in "\t\n\r"},
+    **{code: None for code in range(0x7F, 0xA0)},
+    **{ord(char): None for char in BIDI_CONTROLS},
+}
+
+
 def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" for char in text)
+    return any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in text)
 
 
-def clean_name(raw: str) -> str:
-    """The name as typed, trimmed, inner spaces collapsed; accents, ñ, ' and - kept."""
+def clean_name(raw: str, *, longest: int = NAME_LENGTH[1]) -> str:
+    """The one rule for a person's (or organiser's) name, wherever one is typed or loaded.
+
+    Trimmed, inner spaces collapsed; accents, ñ, ' and - kept. Refused (ValueError with the
+    words to show): empty, control characters, bidirectional controls, no letter at all, or
+    outside 2..`longest` characters. Registration, name corrections (participant and
+    coordinator), the course-file loader and certificates all call this.
+    """
     name = collapse(raw)
-    low, high = NAME_LENGTH
+    low = NAME_LENGTH[0]
     if not name:
         raise ValueError(_("Escribe tu nombre y apellido."))
-    if _has_control_characters(name) or not any(char.isalpha() for char in name):
-        raise ValueError(_("Escribe tu nombre con letras."))
-    if not low <= len(name) <= high:
+    if _has_control_characters(name):
         raise ValueError(
-            _("El nombre debe tener entre %(low)s y %(high)s caracteres.", low=low, high=high)
+            _("El nombre tiene caracteres invisibles o de control. Escríbelo de nuevo con letras.")
+        )
+    if not any(char.isalpha() for char in name):
+        raise ValueError(_("Escribe tu nombre con letras."))
+    if not low <= len(name) <= longest:
+        raise ValueError(
+            _("El nombre debe tener entre %(low)s y %(high)s caracteres.", low=low, high=longest)
         )
     return name
+
+
+def printable(text: str) -> str:
+    """`text` without control or bidirectional characters: how data stored before the name
+    rule existed (or from elsewhere) is shown on pages, in e-mails, exports and certificates."""
+    return text.translate(_UNPRINTABLE) if isinstance(text, str) else text
 
 
 def clean_email(raw: str) -> tuple[str, str]:

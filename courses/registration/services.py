@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
 from courses.catalog.services import registration_state
 from courses.extensions import db
 from courses.i18n import format_deadline, localized, timezone_label
 from courses.mail.services import queue_email
-from courses.registration import rules, tokens
+from courses.registration import rules, seats, tokens
 from courses.registration.models import REGISTERED, WAITING, Enrollment
 from courses.registration.rules import Applicant, InvalidRegistration  # noqa: F401 - for views
 
@@ -33,9 +34,6 @@ MAIL_FOR_STATUS = {
     WAITING: ("waiting-list", "mail_waiting"),
 }
 
-#: Attempts at taking a free seat when concurrent registrations keep taking it first.
-SEAT_ATTEMPTS = 8
-
 
 class RegistrationClosed(Exception):
     """The edition is not accepting registrations at this instant."""
@@ -43,10 +41,6 @@ class RegistrationClosed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class SeatsBusy(Exception):
-    """Too many concurrent registrations took every free seat we tried; try again."""
 
 
 @dataclass(frozen=True)
@@ -78,53 +72,56 @@ def register(
 ) -> Registration:
     """Register `applicant` for `edition` at `now`, queueing the matching e-mail (flush only).
 
-    Raises RegistrationClosed, InvalidRegistration (errors by field) or SeatsBusy; in each case
-    nothing has been added to the session.
+    Raises RegistrationClosed or InvalidRegistration (errors by field); in each case nothing
+    has been added to the session. Concurrent registrations wait for each other's seat (see
+    seats.py) rather than fail.
     """
     check_open(edition, now, language)
     course = edition.course
     clean = rules.clean(applicant, course.countries, language, course.questions or [])
+    seats.hold_seats(edition)
     existing = _existing(edition, clean.email_key)
     if existing is not None:
         return _already_registered(existing, language, now)
-    for _attempt in range(SEAT_ATTEMPTS):
-        status, seat = _next_place(edition)
-        salt = tokens.new_salt()
-        enrollment = Enrollment(
-            edition_id=edition.id,
-            name=clean.name,
-            email=clean.email,
-            email_key=clean.email_key,
-            phone=clean.phone,
-            country=clean.country,
-            organization=clean.organization,
-            answers=clean.answers,
-            status=status,
-            seat=seat,
-            locale=language,
-            token_salt=salt,
-            token_hash=tokens.hash_token(tokens.token_for(salt)),
-            consent_at=now,
-            privacy_version=privacy_version,
-            created_at=now,
-        )
-        try:
-            with _savepoint():
-                db.session.add(enrollment)
-        except IntegrityError:
-            # Someone registered the same address, or took this seat, a moment ago.
-            existing = _existing(edition, clean.email_key)
-            if existing is not None:
-                return _already_registered(existing, language, now)
-            continue
-        kind, template = MAIL_FOR_STATUS[status]
-        _queue(enrollment, kind=kind, template=template, language=language, now=now)
-        return Registration(enrollment, status)
-    raise SeatsBusy()
+    status, seat = seats.next_place(edition)
+    salt = tokens.new_salt()
+    enrollment = Enrollment(
+        edition_id=edition.id,
+        name=clean.name,
+        email=clean.email,
+        email_key=clean.email_key,
+        phone=clean.phone,
+        country=clean.country,
+        organization=clean.organization,
+        answers=clean.answers,
+        status=status,
+        seat=seat,
+        locale=language,
+        token_salt=salt,
+        token_hash=tokens.hash_token(tokens.token_for(salt)),
+        consent_at=now,
+        privacy_version=privacy_version,
+        created_at=now,
+    )
+    try:
+        with _savepoint():
+            db.session.add(enrollment)
+    except IntegrityError:
+        # The same address registered a moment ago by a transaction that did not hold the
+        # seats (only the unique constraint saw it).
+        existing = _existing(edition, clean.email_key)
+        if existing is None:
+            raise
+        return _already_registered(existing, language, now)
+    kind, template = MAIL_FOR_STATUS[status]
+    _queue(enrollment, kind=kind, template=template, language=language, now=now)
+    webhooks.emit("registration.created", enrollment, now)
+    return Registration(enrollment, status)
 
 
 def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
     """Give free seats to the waiting list, in registration order, and tell each person."""
+    seats.hold_seats(edition)
     promoted: list[Enrollment] = []
     waiting = db.session.scalars(
         select(Enrollment)
@@ -136,16 +133,11 @@ def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
         .order_by(Enrollment.created_at, Enrollment.id)
     ).all()
     for enrollment in waiting:
-        status, seat = _next_place(edition)
+        status, seat = seats.next_place(edition)
         if status == WAITING:
             break
-        try:
-            with _savepoint():
-                enrollment.status, enrollment.seat = REGISTERED, seat
-        except IntegrityError:
-            # A concurrent registration took the seat; the rest wait for the next promotion.
-            db.session.refresh(enrollment)
-            break
+        enrollment.status, enrollment.seat = REGISTERED, seat
+        db.session.flush()
         _queue(
             enrollment,
             kind="promoted",
@@ -169,21 +161,6 @@ def _already_registered(existing: Enrollment, language: str, now: datetime) -> R
     """Re-send the same personal link to the registered address; show nothing about it."""
     _queue(existing, kind="already-registered", template="mail_already", language=language, now=now)
     return Registration(existing, ALREADY)
-
-
-def _next_place(edition: Edition) -> tuple[str, int | None]:
-    """("registered", lowest free seat), ("registered", None) if unlimited, or ("waiting", None)."""
-    if edition.capacity == 0:
-        return REGISTERED, None
-    taken = set(
-        db.session.scalars(
-            select(Enrollment.seat).where(
-                Enrollment.edition_id == edition.id, Enrollment.seat.is_not(None)
-            )
-        )
-    )
-    free = next((n for n in range(1, edition.capacity + 1) if n not in taken), None)
-    return (REGISTERED, free) if free is not None else (WAITING, None)
 
 
 def _savepoint():

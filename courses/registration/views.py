@@ -79,8 +79,6 @@ def register(course: str, edition: str):
         if suggestion:
             form.email_as_typed.data = form.email.data
         status = 422
-    except services.SeatsBusy:
-        refusal, status = _("Muchas personas se están inscribiendo ahora. Envía de nuevo."), 503
     else:
         remembered = {
             "edition": found.id,

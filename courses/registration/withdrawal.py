@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from courses.certificates.services import current_certificate
 from courses.extensions import db
-from courses.registration import services
+from courses.registration import seats, services
 from courses.registration.models import REGISTERED, WAITING, WITHDRAWN, Enrollment
 
 
@@ -37,6 +37,7 @@ def withdraw(enrollment: Enrollment, now: datetime) -> list[Enrollment]:
         raise WithdrawalRefused(
             _("Ya completaste el curso y tienes tu certificado: no hace falta dejar la edición.")
         )
+    # promote_waiting holds the edition's seats (seats.hold_seats) before giving this one on.
     enrollment.status, enrollment.seat, enrollment.withdrawn_at = WITHDRAWN, None, now
     db.session.flush()
     return services.promote_waiting(enrollment.edition, now)
@@ -46,7 +47,8 @@ def undo_withdrawal(enrollment: Enrollment, now: datetime) -> str:
     """Give the person their place back while a seat is free: "registered" (or refused)."""
     if enrollment.status != WITHDRAWN:
         return enrollment.status
-    status, seat = services._next_place(enrollment.edition)
+    seats.hold_seats(enrollment.edition)
+    status, seat = seats.next_place(enrollment.edition)
     if status == WAITING:
         raise WithdrawalRefused(
             _("Su cupo ya fue asignado a otra persona y no queda ninguno libre.")

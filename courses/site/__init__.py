@@ -16,11 +16,15 @@ class DatabaseInteger(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
+    from courses.registration.rules import printable
     from courses.site import errors, headers, health, logging
     from courses.site.views import bp, template_globals
 
     # Before any blueprint adds its rules, so every `<int:…>` uses it.
     app.url_map.converters["int"] = DatabaseInteger
+    # Every value a page or e-mail shows, without control or bidirectional characters: data
+    # stored before the name rule (a U+202E in a name) must not reorder what follows it.
+    app.jinja_env.finalize = printable
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
     logging.init_app(app)

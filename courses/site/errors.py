@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from courses.api.problems import is_api_request, problem_for_status
 from courses.extensions import db
+from courses.site.logging import request_line
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def init_app(app: Flask) -> None:
     def database_unavailable(error: Exception):
         # The database is down or unreachable: say so, roll back, and let the pool reconnect
         # (pool_pre_ping) on the next request.
-        log.error("database error on %s %s: %s", request.method, request.path, error)
+        log.error("database error on %s: %s", request_line(), _first_line(error))
         db.session.rollback()
         return problem_for_status(503) if is_api_request() else render_error(503)
 
@@ -93,15 +94,21 @@ def init_app(app: Flask) -> None:
     def unusable_value(error: DataError):
         # A value the database refuses to compare or store (a NUL character in a URL on
         # PostgreSQL, a number out of range): the request is malformed, the database is fine.
-        log.warning("unusable value on %s %s: %s", request.method, request.path, error.orig)
+        log.warning("unusable value on %s: %s", request_line(), _first_line(error))
         db.session.rollback()
         return problem_for_status(400) if is_api_request() else render_error(400)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s", request_line())
         db.session.rollback()
         return problem_for_status(500) if is_api_request() else render_error(500)
+
+
+def _first_line(error: DBAPIError) -> str:
+    """The driver's own first line (no SQL, no parameters: those may hold personal data)."""
+    text = str(getattr(error, "orig", None) or type(error).__name__)
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def _retry_after_words(error: HTTPException) -> str | None:

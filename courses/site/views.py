@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from courses.catalog.contacts import all_contacts
 from courses.i18n import LANGUAGE_COOKIE, current_language
+from courses.site.redirects import safe_next
 
 bp = Blueprint("site", __name__)
 
 ONE_YEAR = 365 * 24 * 3600
 
 
-def _safe_next(target: str | None) -> str:
-    """Only ever go back to a path on this site (never an open redirect)."""
-    if not target:
-        return url_for("catalog.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("catalog.index")
-    return target
-
-
 @bp.get("/language/<code>")
 def switch_language(code: str):
     """Remember the chosen language in a cookie and go back to the page the visitor was on."""
-    response = redirect(_safe_next(request.args.get("next")), code=303)
+    response = redirect(safe_next(request.args.get("next"), url_for("catalog.index")), code=303)
     if code in current_app.config["LANGUAGES"]:
         response.set_cookie(
             LANGUAGE_COOKIE,

@@ -13,11 +13,13 @@ from courses.worker.loop import Step
 
 def steps() -> list[Step]:
     """The worker's steps, built fresh for each worker process."""
+    from courses.api.worker import WebhookDeliveries
     from courses.mail.worker import MailDelivery
     from courses.worker.jobs import JOBS
     from courses.worker.schedule import Scheduler
 
     return [
         MailDelivery(),
+        WebhookDeliveries(),
         Scheduler(JOBS),
     ]

@@ -1,7 +1,7 @@
 """Opening notices ("avísame"): one message when a course opens an edition.
 
 Revision ID: i12b
-Revises: i14a
+Revises: i11a
 Create Date: 2026-12-01 09:32:56.287953
 
 """
@@ -13,7 +13,7 @@ import courses.database
 
 # revision identifiers, used by Alembic.
 revision = 'i12b'
-down_revision = 'i14a'
+down_revision = 'i11a'
 branch_labels = None
 depends_on = None
 

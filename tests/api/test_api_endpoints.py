@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from courses.certificates.models import Certificate
 from courses.certificates.services import revoke_certificate
+from courses.coordination.models import AuditEntry
 from courses.extensions import db
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
@@ -207,3 +208,13 @@ def test_errors_under_api_are_problem_json(world, client):
     assert "GET" in client.post("/api/v1/editions").headers["Allow"]
     # Pages outside /api/ keep their HTML error pages.
     assert client.get("/nothing").mimetype == "text/html"
+
+
+def test_reading_enrollments_is_audited_like_an_export(world, client, app):
+    client.get(A + "?status=in_progress", headers=bearer(world.tokens["country"]))
+    with database(app):
+        entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert entry.action == "api.enrollments"
+        assert entry.coordinator_id == world.coordinators["country"]
+        assert entry.details["rows"] == 1
+        assert entry.details["filters"]["status"] == "in_progress"

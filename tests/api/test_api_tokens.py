@@ -130,7 +130,7 @@ def test_coordinator_creates_lists_and_revokes_tokens_on_their_page(app, client,
     created = post(client, "/coordinator/api/tokens", {"name": "Portal", "expires": "2031-01-31"},
                    form_url="/coordinator/api/tokens")  # fmt: skip
     assert created.status_code == 200
-    assert created.headers["Cache-Control"] == "no-store"
+    assert created.headers["Cache-Control"] == "private, no-store"
     token = re.search(r'<code id="new-token">(cap_[^<]+)</code>', created.get_data(as_text=True))
     assert token, created.get_data(as_text=True)[:2000]
     token = token.group(1)

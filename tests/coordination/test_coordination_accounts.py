@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import g
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -91,7 +92,7 @@ def test_create_command_refuses_bad_options_with_a_clear_error_and_stores_nothin
         args=["coordinators", "create", "x@example.org", "--role", "admin"], input="corta\n"
     )
     assert result.exit_code == 1
-    assert "10" in result.output
+    assert "12" in result.output
     assert _accounts() == []
     assert audit_actions() == []
 
@@ -150,7 +151,10 @@ def test_login_renews_the_session_and_logout_ends_it(app, client):
     login(client, coordinator)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"].split(".")[0] == str(coordinator.id)
+        # The cookie names a server-side session: nothing of the account or its password.
+        session_id = session["_user_id"]
+        assert len(session_id) >= 40 and str(coordinator.id) != session_id
+        assert coordinator.password_hash[-16:] not in repr(dict(session))
     assert client.get("/coordinator/").status_code == 200
     # Logout only by POST (a link or an image cannot log someone out).
     assert client.get("/coordinator/logout").status_code == 405
@@ -252,3 +256,100 @@ def test_login_attempts_are_limited_per_account(database_url):
             db.session.remove()
             db.drop_all()
             db.engine.dispose()
+
+
+def _limited_app(database_url):
+    return create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True}
+    )
+
+
+def _login_status(client, email: str, password: str) -> int:
+    token = csrf_token(client)
+    data = {"email": email, "password": password, "csrf_token": token}
+    return client.post("/coordinator/login", data=data).status_code
+
+
+def test_successful_logins_never_count_toward_the_limit(database_url):
+    """A coordinator was locked out for 15 minutes after about 11 logins."""
+    app = _limited_app(database_url)
+    with app.app_context():
+        db.create_all()
+        try:
+            coordinator = make_coordinator("admin", email="ana@example.org")
+            db.session.commit()
+            client = app.test_client()
+            statuses = [_login_status(client, coordinator.email, PASSWORD) for _ in range(25)]
+            assert statuses == [303] * 25
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+def test_failures_from_elsewhere_cannot_lock_the_owner_out(database_url):
+    app = _limited_app(database_url)
+    with app.app_context():
+        db.create_all()
+        try:
+            coordinator = make_coordinator("admin", email="ana@example.org")
+            db.session.commit()
+            attacker = app.test_client()
+            attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+            # Spellings of the same account count together for the attacker.
+            spellings = ["ana@example.org", "ANA@example.org", "ana@\uff45xample.org"]
+            statuses = [_login_status(attacker, spellings[n % 3], "nope nope") for n in range(11)]
+            assert statuses == [401] * 10 + [429]
+            owner = app.test_client()
+            owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+            g.pop("csrf_token", None)  # the test's one app context: each browser its own token
+            assert _login_status(owner, coordinator.email, PASSWORD) == 303
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+COMMON = ["aaaaaaaaaaaa", "password1234", "qwertyuiop12", "Password123!", "alianzapacifico"]
+
+
+@pytest.mark.parametrize("weak", COMMON)
+def test_the_create_command_refuses_common_or_guessable_passwords(app, runner, weak):
+    """Only the length was checked: `aaaaaaaaaa` was accepted."""
+    result = runner.invoke(
+        args=["coordinators", "create", "x@example.org", "--role", "admin"], input=f"{weak}\n"
+    )
+    assert result.exit_code == 1
+    assert "común o fácil de adivinar" in result.output
+    assert _accounts() == []
+
+
+def test_a_password_of_11_characters_is_too_short(app, runner):
+    result = runner.invoke(
+        args=["coordinators", "create", "x@example.org", "--role", "admin"],
+        input="tres pájaro\n",
+    )
+    assert result.exit_code == 1
+    assert "al menos 12 caracteres" in result.output
+
+
+@pytest.mark.parametrize("weak", ["password1234", "aaaaaaaaaaaa"])
+def test_the_web_refuses_common_passwords_for_a_change_and_for_a_new_account(app, client, weak):
+    coordinator = make_coordinator("admin")
+    login(client, coordinator)
+    response = post(
+        client, "/coordinator/password", {"current": PASSWORD, "new": weak, "confirm": weak}
+    )
+    assert response.status_code == 400
+    assert "común o fácil de adivinar" in response.get_data(as_text=True)
+    db.session.refresh(coordinator)
+    assert check_password_hash(coordinator.password_hash, PASSWORD)
+    response = post(
+        client,
+        "/coordinator/accounts",
+        {"email": "nueva@example.org", "role": "admin", "password": weak},
+        form_url="/coordinator/accounts",
+    )
+    assert response.status_code == 400
+    assert "común o fácil de adivinar" in response.get_data(as_text=True)
+    assert len(_accounts()) == 1

@@ -172,7 +172,16 @@ def test_import_rows_outside_the_scope_are_errors(world, client):
     )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "Fuera de tu alcance" in html
+    # Outside the scope reads exactly like an address nobody registered with.
+    assert "Fuera de tu alcance" not in html
+    assert html.count("No se encontró en esta edición.") == 1
+    unknown = post(
+        client,
+        f"{A}/completions/import",
+        {"file": (io.BytesIO(b"email,modules\nnadie@nada.example,1\n"), "c.csv")},
+        form_url=f"{A}/completions/import",
+    )
+    assert "No se encontró en esta edición." in unknown.get_data(as_text=True)
     assert "Aplicar la importación" not in html
     assert counts() == before
 

@@ -239,3 +239,33 @@ def test_make_serve_migrates_and_serves_in_production_configuration(tmp_path):
     output = (tmp_path / "serve.log").read_text()
     assert "db upgrade" in output and "gunicorn -c gunicorn.conf.py wsgi:app" in output
     assert "Booting worker" in output
+
+
+def test_healthz_details_only_for_the_host_itself_or_with_the_token(database_url):
+    """The outbox backlog was shown to anyone; up/down stays public for load balancers."""
+    app = create_app(
+        "testing",
+        {"SQLALCHEMY_DATABASE_URI": database_url, "HEALTHZ_TOKEN": "t0ken-for-monitoring"},
+    )
+    with app.app_context():
+        db.create_all()
+        try:
+            outside = app.test_client()
+            outside.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+            answer = outside.get("/healthz")
+            assert answer.status_code == 200
+            assert answer.json == {"status": "ok", "database": "ok"}
+            wrong = outside.get("/healthz", headers={"Authorization": "Bearer nope"})
+            assert "outbox" not in wrong.json
+            right = outside.get(
+                "/healthz", headers={"Authorization": "Bearer t0ken-for-monitoring"}
+            )
+            assert right.json["outbox"] == {"backlog": 0, "oldest_unsent_age_seconds": None}
+            # Loopback, but forwarded by a proxy on the host: a visitor from elsewhere.
+            proxied = app.test_client().get("/healthz", headers={"X-Forwarded-For": "198.51.100.1"})
+            assert "outbox" not in proxied.json
+            assert "outbox" in app.test_client().get("/healthz").json  # the host itself
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()

@@ -18,7 +18,7 @@ from registration_helpers import (
 
 from courses.extensions import db
 from courses.participants.services import enrollment_by_token
-from courses.registration import services
+from courses.registration import seats, services
 from courses.registration.tokens import hash_token
 
 
@@ -105,21 +105,17 @@ def test_lowest_free_seat_is_taken(client):
     assert edition.capacity == 3
 
 
-def test_seat_taken_by_a_concurrent_registration_is_retried(client, monkeypatch):
+def test_registration_locks_the_edition_row_before_choosing_a_seat(client, monkeypatch):
+    """Concurrent registrations queue on the edition row instead of racing for one seat."""
     make_edition(capacity=3)
     submit(client, **person(0))
-    real = services._next_place
-    calls = []
-
-    def stale_read(edition):
-        # The first read happened before someone else took seat 1.
-        calls.append(edition)
-        return ("registered", 1) if len(calls) == 1 else real(edition)
-
-    monkeypatch.setattr(services, "_next_place", stale_read)
+    order = []
+    real_hold, real_next = seats.hold_seats, seats.next_place
+    monkeypatch.setattr(seats, "hold_seats", lambda e: (order.append("hold"), real_hold(e))[1])
+    monkeypatch.setattr(seats, "next_place", lambda e: (order.append("seat"), real_next(e))[1])
     assert submit(client, **person(1)).status_code == 303
+    assert order == ["hold", "seat"]
     assert [e.seat for e in enrollments()] == [1, 2]
-    assert counts() == (2, 2)
 
 
 def test_same_email_registered_concurrently_is_caught_by_the_database(client, monkeypatch):
@@ -197,19 +193,6 @@ def test_english_visitor_gets_english_mail(client):
     assert waiting.subject.startswith("Waiting list")
     assert "waiting list" in waiting.body_text
     assert '<html lang="en">' in waiting.body_html
-
-
-def test_when_every_seat_tried_is_taken_concurrently_the_person_is_asked_to_send_again(
-    client, monkeypatch
-):
-    make_edition(capacity=5)
-    submit(client, **person(0))
-    monkeypatch.setattr(services, "_next_place", lambda edition: ("registered", 1))
-    response = submit(client, **person(1))
-    assert response.status_code == 503
-    assert "Envía de nuevo" in response.text
-    assert 'value="persona1@example.org"' in response.text
-    assert counts() == (1, 1)
 
 
 def test_capacity_made_unlimited_promotes_the_whole_waiting_list_without_seats(client):

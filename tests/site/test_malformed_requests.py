@@ -29,6 +29,27 @@ ODD_VALUES = [
     "<script>alert(1)</script>",
     "' OR 1=1 --",
     "\u202e\u0000x",
+    "%0D%0ASet-Cookie:%20x=1",
+    "%09tab",
+    "%E2%80%AEreversed%E2%81%A6",
+    "\u2066isolated\u2069",
+    "ｆｕｌｌｗｉｄｔｈ／．．",
+]
+#: `next=` values that must never leave the site, break the Location header or answer 500.
+ODD_NEXT = [
+    "/%0D%0ASet-Cookie:%20x=1",
+    "/coordinator/%0D%0ASet-Cookie:%20x=1",
+    "/coordinator/%0Aenrollments",
+    "/coordinator/\tx",
+    "%09/coordinator/",
+    "//evil.example/coordinator/",
+    "/\\evil.example",
+    "/coordinator/\\..\\evil",
+    "https://evil.example/coordinator/",
+    "https:evil.example",
+    "／／evil.example",
+    "/coordinator/%E2%80%AEx",
+    "/coordinator/ｆｕｌｌ",
 ]
 ODD_FORM = {
     "name": ["x", "y"],
@@ -109,7 +130,8 @@ def test_every_route_answers_odd_arguments_without_a_server_error(app, filled):
     for url in _urls(app):
         for method in ("GET", "POST"):
             response = client.open(
-                url + "?page=-3&sort=%27&country=%3Cx%3E&status=nope&q=%00&sep=%FF&play=2",
+                url + "?page=-3&sort=%27&country=%3Cx%3E&status=nope&q=%00&sep=%FF&play=2"
+                "&next=/%0D%0ASet-Cookie:%20x=1&q=%E2%80%AE%EF%BD%81",
                 method=method,
                 data=ODD_FORM if method == "POST" else None,
             )
@@ -131,3 +153,38 @@ def test_a_body_over_64_kb_is_refused_with_413_and_stores_nothing(app, filled):
     assert response.status_code == 413
     assert "demasiado grande" in response.text
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before
+
+
+@pytest.mark.parametrize("target", ODD_NEXT)
+def test_a_next_that_is_not_a_plain_path_here_goes_home_and_never_500(app, client, target):
+    """GET /language/en?next=/%0D%0ASet-Cookie:… answered 500; so did a login with it."""
+    from urllib.parse import quote
+
+    from tests.coordination.helpers import PASSWORD, make_coordinator
+
+    response = client.get(f"/language/en?next={quote(target, safe='/%:')}")
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert "\r" not in location and "\n" not in location and "evil" not in location
+    assert not any("x=1" in c for c in response.headers.getlist("Set-Cookie"))
+
+    coordinator = make_coordinator("admin")
+    db.session.commit()
+    page = client.get("/coordinator/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(
+        f"/coordinator/login?next={quote(target, safe='/%:')}",
+        data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.startswith("/coordinator/") and "evil" not in location
+    assert "\r" not in location and "\n" not in location and "\t" not in location
+
+
+def test_a_plain_next_on_this_site_is_followed_with_its_query(app, client):
+    response = client.get("/language/en?next=/courses/pesca-acuicultura%3Fcountry%3DPE")
+    assert response.headers["Location"] == "/courses/pesca-acuicultura?country=PE"
+    response = client.get("/language/en?next=/verify/%C3%B1")
+    assert response.headers["Location"] == "/verify/%C3%B1"

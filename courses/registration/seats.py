@@ -1,0 +1,70 @@
+"""Seat numbers: the one place that decides who holds which seat of an edition.
+
+Every change to an edition's seats (a registration, a promotion from the waiting list, a new
+capacity) first takes the edition's row lock with `hold_seats`. On PostgreSQL that is
+`SELECT … FOR NO KEY UPDATE` on the edition row, held until the request commits, so concurrent
+registrations queue for a moment instead of picking the same free seat and failing; on SQLite
+every writing transaction already holds the database's write lock (BEGIN IMMEDIATE, see
+courses/database.py). The unique (edition, seat) constraint still guards the invariant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from courses.catalog.models import Edition
+from courses.extensions import db
+from courses.registration.models import REGISTERED, WAITING, Enrollment
+
+
+def hold_seats(edition: Edition) -> None:
+    """Lock `edition`'s seats until the transaction ends and re-read its capacity.
+
+    NO KEY UPDATE (not UPDATE) so that inserting rows which refer to the edition, which takes
+    a KEY SHARE lock, is never blocked by it.
+    """
+    db.session.flush()  # a capacity just set must not be overwritten by the re-read
+    db.session.refresh(edition, ["capacity"], with_for_update={"key_share": True})
+
+
+def free_seats(edition: Edition) -> Iterator[int]:
+    """The seat numbers of 1..capacity nobody holds, lowest first (call `hold_seats` first)."""
+    taken = set(
+        db.session.scalars(
+            select(Enrollment.seat).where(
+                Enrollment.edition_id == edition.id, Enrollment.seat.is_not(None)
+            )
+        )
+    )
+    return (n for n in range(1, edition.capacity + 1) if n not in taken)
+
+
+def next_place(edition: Edition) -> tuple[str, int | None]:
+    """("registered", lowest free seat), ("registered", None) if unlimited, or ("waiting", None).
+
+    The caller holds the seats (`hold_seats`), so the seat stays free until it commits.
+    """
+    if edition.capacity == 0:
+        return REGISTERED, None
+    seat = next(free_seats(edition), None)
+    return (REGISTERED, seat) if seat is not None else (WAITING, None)
+
+
+def fit_to_capacity(edition: Edition) -> None:
+    """Give every registered person a seat within 1..capacity (after the capacity changed)."""
+    if not edition.capacity:
+        return
+    people = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.edition_id == edition.id, Enrollment.status == REGISTERED)
+        .order_by(Enrollment.created_at, Enrollment.id)
+    ).all()
+    free = free_seats(edition)
+    moving = [p for p in people if p.seat is None or p.seat > edition.capacity]
+    # Free seats are read before any person moves, so a number given here is never reused.
+    numbers = [next(free) for _ in moving]
+    for person, number in zip(moving, numbers, strict=True):
+        person.seat = number
+        db.session.flush()  # one at a time: seats are unique per edition

@@ -42,6 +42,21 @@ def select_locale() -> str:
     )
 
 
+def browser_country() -> str | None:
+    """The country of the browser's language region (es-PE → "PE"), if it is one we serve.
+
+    A guess, so a visitor in Lima reads deadlines in Lima's time without choosing anything;
+    an explicit choice (?country=) always wins over it.
+    """
+    if not has_request_context():
+        return None
+    for value, _quality in request.accept_languages:
+        parts = value.replace("_", "-").split("-")
+        if len(parts) >= 2 and parts[1].upper() in COUNTRY_TIMEZONES:
+            return parts[1].upper()
+    return None
+
+
 def current_language() -> str:
     """The two-letter language of the current request ("es" or "en")."""
     return str(babel_get_locale() or "es").split("_")[0]

@@ -16,6 +16,7 @@ from courses.catalog import services, upsert
 from courses.catalog.loader import CourseFileError, read_course_files
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
+from courses.registration import notices
 
 courses_cli = AppGroup("courses", help="Course files and editions.")
 
@@ -85,3 +86,11 @@ def demo_command() -> None:
         sys.exit(1)
     db.session.commit()
     click.echo(f"{edition.course.slug} {outcome} {_edition_line(edition, now)}")
+
+
+@courses_cli.command("notify-openings")
+def notify_openings_command() -> None:
+    """E-mail, once, everyone who asked to be told when a course opens ("avísame")."""
+    sent = notices.notify_openings(clock.now())
+    db.session.commit()
+    click.echo(f"{sent} message(s) queued")

@@ -208,6 +208,17 @@ def enrollment_counts(edition: Edition) -> dict[str, int]:
     return counts
 
 
+def is_full(edition: Edition) -> bool:
+    """Every seat is taken: new registrations go to the waiting list."""
+    return edition.capacity > 0 and enrollment_counts(edition)["registered"] >= edition.capacity
+
+
+def open_edition(course: Course, now: datetime) -> Edition | None:
+    """The course's open edition closing soonest, or None."""
+    open_ = [e for e in course.editions if e.state(now) == OPEN]
+    return min(open_, key=lambda e: e.registration_closes) if open_ else None
+
+
 @dataclass(frozen=True)
 class ModuleView:
     number: int
@@ -221,6 +232,8 @@ class ModuleView:
 class EditionView:
     slug: str
     registration: RegistrationState
+    #: Every seat taken: registrations go to the waiting list.
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,7 +262,11 @@ def course_page(course: Course, now: datetime, language: str, country: str | Non
     edition = current_edition(course, now)
     current = None
     if edition is not None:
-        current = EditionView(edition.slug, registration_state(edition, now, language, country))
+        current = EditionView(
+            edition.slug,
+            registration_state(edition, now, language, country),
+            full=edition.state(now) == OPEN and is_full(edition),
+        )
     others = [
         EditionView(e.slug, registration_state(e, now, language))
         for e in sorted(course.editions, key=lambda e: e.registration_closes, reverse=True)

@@ -8,7 +8,7 @@ from werkzeug.routing import BuildError
 from courses import clock
 from courses.catalog import services
 from courses.catalog.forms import CountryTimeForm
-from courses.i18n import country_name, current_language
+from courses.i18n import browser_country, country_name, current_language
 from courses.site.pagecache import shared_page
 
 bp = Blueprint("catalog", __name__)
@@ -35,10 +35,16 @@ def _course_page(course: str) -> str:
     language = current_language()
     countries = [(code, country_name(code, language)) for code in found.countries]
     form = CountryTimeForm(countries, formdata=request.args)
-    page = services.course_page(found, clock.now(), language, form.chosen())
+    chosen = form.chosen()
+    if chosen is None and browser_country() in found.countries:
+        chosen = form.country.data = browser_country()
+    page = services.course_page(found, clock.now(), language, chosen)
     register_url = None
     if page.current is not None and page.current.registration.state == services.OPEN:
+        # The country read here is carried into the form (preselected, its time shown).
         register_url = register_link(page.slug, page.current.slug)
+        if chosen:
+            register_url += f"?country={chosen}"
     other_links = {
         e.slug: register_link(page.slug, e.slug) if e.registration.state == services.OPEN else None
         for e in page.others

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from courses.api import webhooks
+from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Course
 from courses.certificates import codes
 
@@ -248,4 +249,5 @@ def queue_ready_mail(cert: Certificate, now: datetime) -> None:
         pdf_link=f"{link}/certificate.pdf",
         png_link=f"{link}/certificate.png",
         verify_link=verify_url(cert.code),
+        contacts=course_contacts(enrollment.edition.course, enrollment.locale, enrollment.country),
     )

@@ -18,6 +18,8 @@ from courses.certificates.services import (
     certificate_state,
     current_certificate,
     pending_name_correction,
+    render_pdf,
+    render_png,
     verify_url,
 )
 from courses.extensions import db
@@ -79,6 +81,9 @@ class CertificateBlock:
     verify_url: str
     #: The language the certificate is not printed in by default ("en" or "es"), on request.
     other_language: str = "en"
+    #: "85 kB": what the download costs on a paid mobile plan.
+    pdf_size: str = ""
+    png_size: str = ""
 
 
 def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlock | None:
@@ -94,7 +99,18 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
         revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
         verify_url=verify_url(cert.code),
         other_language="es" if cert.enrollment.locale == "en" else "en",
+        # Rendered once and kept (documents.py caches recent ones), so the download that
+        # usually follows costs nothing more.
+        pdf_size=file_size(len(render_pdf(cert))) if cert.revoked_at is None else "",
+        png_size=file_size(len(render_png(cert))) if cert.revoked_at is None else "",
     )
+
+
+def file_size(size: int) -> str:
+    """A download's size as people read it on a phone: "85 kB", "1.2 MB"."""
+    if size < 1000 * 1000:
+        return f"{max(1, round(size / 1000))} kB"
+    return f"{size / 1000 / 1000:.1f} MB"
 
 
 def deadline_text(enrollment: Enrollment, now: datetime) -> str | None:
@@ -109,8 +125,8 @@ def deadline_text(enrollment: Enrollment, now: datetime) -> str | None:
     return _("El plazo para completar los módulos terminó el %(when)s.", when=when)
 
 
-def rule_text(enrollment: Enrollment) -> str:
-    """How modules are completed in this course, in plain words."""
+def rule_text(enrollment: Enrollment, certified: bool = False) -> str:
+    """How modules are completed in this course, in plain words (no "undo" once certified)."""
     course = enrollment.edition.course
     if course.completion == "quiz":
         return _(
@@ -123,6 +139,8 @@ def rule_text(enrollment: Enrollment) -> str:
             "Mira el video de cada módulo. La coordinación del curso marcará los módulos "
             "que completes; aquí verás tu avance."
         )
+    if certified:
+        return _("Mira el video de cada módulo y luego pulsa «He completado este módulo».")
     return _(
         "Mira el video de cada módulo y luego pulsa «He completado este módulo». "
         "Puedes deshacerlo mientras no se emita tu certificado."
@@ -174,7 +192,7 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
         "done": done,
         "total": total,
         "rule": course.completion,
-        "rule_text": rule_text(enrollment),
+        "rule_text": rule_text(enrollment, certified=cert is not None),
         "deadline_text": deadline_text(enrollment, now),
         "modules": [
             ModuleRow(m.position, localized(m.title, language), m.minutes, m.id in done_ids)
@@ -221,6 +239,7 @@ def module_context(
         "completed": module.id in completions(enrollment),
         "rule": completion_rule(module),
         "waiting": enrollment.is_waiting,
+        "withdrawn": enrollment.is_withdrawn,
         "open": enrollment.edition.accepts_completions(now),
         "deadline_text": deadline_text(enrollment, now),
         "certified": current_certificate(enrollment) is not None,

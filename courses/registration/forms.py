@@ -82,3 +82,17 @@ def labels() -> dict[str, str]:
         "organization": _("Organización"),
         "consent": _("Aviso de privacidad"),
     }
+
+
+class NoticeForm(FlaskForm):
+    """ "Avísame": an e-mail address, or a phone number with its country, and consent."""
+
+    email = EmailField()
+    phone = TelField()
+    country = SelectField(validate_choice=False)
+    consent = BooleanField()
+
+    def offer_countries(self, codes: list[str], language: str) -> None:
+        self.country.choices = [("", _("Elige tu país"))] + [
+            (code, country_name(code, language)) for code in codes
+        ]

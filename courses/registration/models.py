@@ -139,3 +139,27 @@ def _touch_enrollments(session: Session, flush_context, instances) -> None:
             .where(Enrollment.__table__.c.id.in_(unloaded))
             .values(updated_at=now)
         )
+
+
+class OpeningNotice(db.Model):
+    """Someone who found a course closed and asked for one message when it opens ("avísame")."""
+
+    __tablename__ = "opening_notice"
+    __table_args__ = (
+        # One request per person and course, however often they ask.
+        UniqueConstraint("course_id", "contact_key"),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="reachable"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    #: Normalised like a registration's e-mail; None when only a phone was left.
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: E.164; None when an e-mail was left.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    #: The lower-case e-mail, else the phone: the uniqueness key.
+    contact_key: Mapped[str] = mapped_column(String(254))
+    #: Language of the message.
+    locale: Mapped[str] = mapped_column(String(5), default="es")
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -12,16 +13,29 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 
 from courses import clock, limits
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
-from courses.catalog.services import get_edition_or_404, registration_state
+from courses.catalog.services import (
+    current_edition,
+    get_course_or_404,
+    get_edition_or_404,
+    is_full,
+    open_edition,
+    registration_state,
+)
 from courses.extensions import db, limiter
-from courses.i18n import COUNTRY_TIMEZONES, country_name, current_language, localized
+from courses.i18n import (
+    browser_country,
+    country_name,
+    current_language,
+    localized,
+)
 from courses.participants.pages import whatsapp_link
-from courses.registration import rules, services
-from courses.registration.forms import RegistrationForm, labels, registration_form
+from courses.registration import notices, rules, services
+from courses.registration.forms import NoticeForm, RegistrationForm, labels, registration_form
 from courses.registration.models import Enrollment
 from courses.site.pagecache import shared_page
 
@@ -115,7 +129,8 @@ def _empty_form(course: str, edition: str) -> str:
     found = get_edition_or_404(course, edition)
     language = current_language()
     form = _form(found, language)
-    chosen = (request.args.get("country") or "").upper()
+    # An explicit choice (from the course page) wins; else the browser's region (es-PE).
+    chosen = (request.args.get("country") or browser_country() or "").upper()
     if chosen in found.course.countries:
         form.country.data = chosen
     elif len(found.course.countries) == 1:
@@ -184,12 +199,82 @@ def _page(edition: Edition, now, language: str, chosen: str) -> dict:
         "course_title": localized(course.title, language),
         "course_url": f"/courses/{course.slug}",
         "registration": registration_state(edition, now, language, country=chosen or None),
-        "time_countries": [
-            (code, country_name(code, language)) for code in countries if code in COUNTRY_TIMEZONES
-        ],
         "chosen_country": chosen,
         "phone_examples": [
             (country_name(code, language), rules.phone_example(code)) for code in countries
         ],
         "contacts": course_contacts(course, language, chosen if chosen in countries else None),
+        "full": edition.state(now) == "open" and is_full(edition),
+        **_elsewhere(edition, now, language),
     }
+
+
+def _elsewhere(edition: Edition, now, language: str, notice_form: NoticeForm | None = None):
+    """For an edition not taking registrations: the open one, else the "avísame" form."""
+    other = open_edition(edition.course, now)
+    if edition.state(now) == "open" or (other is not None and other is not edition):
+        url = (
+            url_for(".register", course=edition.course.slug, edition=other.slug) if other else None
+        )
+        return {"open_edition_url": url, "open_edition_slug": other.slug if other else None}
+    if notice_form is None:
+        notice_form = NoticeForm(formdata=None)
+        notice_form.country.data = browser_country()
+    notice_form.offer_countries(list(edition.course.countries), language)
+    return {
+        "open_edition_url": None,
+        "open_edition_slug": None,
+        "notice_form": notice_form,
+        "course_slug": edition.course.slug,
+    }
+
+
+@bp.route("/courses/<course>/notify", methods=["GET", "POST"])
+@limiter.limit(limits.REGISTRATION_PER_CLIENT, methods=["POST"])
+@limiter.limit(limits.LOST_LINK_PER_EMAIL, key_func=limits.form_contact_key, methods=["POST"])
+def notify(course: str):
+    """ "Avísame": one message when the course opens again (POST stores it; 303 back)."""
+    found = get_course_or_404(course)
+    language = current_language()
+    now = clock.now()
+    form = NoticeForm() if request.method == "POST" else None
+    status, summary = 200, []
+    if form is not None:
+        try:
+            notices.ask_to_be_told(
+                found,
+                email=form.email.data or "",
+                phone=form.phone.data or "",
+                country=(form.country.data or "").upper(),
+                consent=bool(form.consent.data),
+                language=language,
+                now=now,
+            )
+        except services.InvalidRegistration as error:
+            db.session.rollback()
+            names = labels()
+            for field, message in error.errors.items():
+                form[field].errors = [message]
+                anchor = "notice-consent" if field == "consent" else field
+                summary.append((anchor, names.get(field, field), message))
+            status = 422
+        else:
+            db.session.commit()
+            flash(
+                _("Listo: te enviaremos un solo mensaje cuando abran las inscripciones."), "success"
+            )
+            return redirect(f"/courses/{found.slug}", code=303)
+    edition = current_edition(found, now)
+    elsewhere = _elsewhere(edition, now, language, form) if edition is not None else {}
+    if edition is None:
+        form = form or NoticeForm(formdata=None)
+        form.offer_countries(list(found.countries), language)
+        elsewhere = {"notice_form": form, "course_slug": found.slug, "open_edition_url": None}
+    page = render_template(
+        "registration/notify.html",
+        course_title=localized(found.title, language),
+        course_url=f"/courses/{found.slug}",
+        summary=summary,
+        **elsewhere,
+    )
+    return page, status

@@ -37,6 +37,7 @@ def withdraw(enrollment: Enrollment, now: datetime) -> list[Enrollment]:
         raise WithdrawalRefused(
             _("Ya completaste el curso y tienes tu certificado: no hace falta dejar la edición.")
         )
+    # promote_waiting holds the edition's seats (seats.hold_seats) before giving this one on.
     enrollment.status, enrollment.seat, enrollment.withdrawn_at = WITHDRAWN, None, now
     db.session.flush()
     return services.promote_waiting(enrollment.edition, now)

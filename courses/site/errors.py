@@ -72,10 +72,11 @@ def init_app(app: Flask) -> None:
             return error
         if is_api_request():  # partner systems get problem+json, never an HTML page
             return problem_for_status(error.code, getattr(error, "valid_methods", None))
-        retry_after = None
+        detail = None
         if error.code == 429:
-            retry_after = _retry_after_words(error)
-        response = render_error(error.code, retry_after=retry_after)
+            # One sentence that says when, instead of "a moment" beside "60 minutes".
+            detail = _retry_after_words(error)
+        response = render_error(error.code, detail)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             return (*response, {"Allow": ", ".join(error.valid_methods)})
         return response
@@ -116,5 +117,10 @@ def _retry_after_words(error: HTTPException) -> str | None:
         return None
     seconds = limit.limit.get_expiry()
     if seconds <= 90:
-        return _("Vuelve a intentarlo en %(n)s segundos.", n=seconds)
-    return _("Vuelve a intentarlo en %(n)s minutos.", n=max(1, round(seconds / 60)))
+        return _(
+            "Hiciste muchos intentos seguidos. Vuelve a intentarlo en %(n)s segundos.", n=seconds
+        )
+    return _(
+        "Hiciste muchos intentos seguidos. Vuelve a intentarlo en %(n)s minutos.",
+        n=max(1, round(seconds / 60)),
+    )

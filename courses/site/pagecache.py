@@ -22,7 +22,7 @@ from flask import current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 
 from courses import clock
-from courses.i18n import current_language
+from courses.i18n import browser_country, current_language
 
 #: Where the visitor's CSRF token goes back in (cannot occur in HTML we render).
 _TOKEN_HOLE = "\x00csrf-token\x00"
@@ -38,7 +38,7 @@ def shared_page(render: Callable[[], str]) -> str:
     if not seconds or session.get("_flashes"):
         return render()
     period = int(clock.now().timestamp() // seconds)
-    key = (request.endpoint, request.full_path, current_language(), period)
+    key = (request.endpoint, request.full_path, current_language(), browser_country(), period)
     with _lock:
         stored = _pages.get(key)
         if stored is not None:

@@ -112,8 +112,10 @@ def test_a_withdrawn_person_cannot_complete_modules(app, client):
     _enrollment, token = enroll(edition)
     _withdraw(client, token)
     page = client.get(f"/my/{token}/modules/1")
+    assert "Dejaste esta edición" in page.text and "He completado este módulo" not in page.text
+    home = client.get(f"/my/{token}")
     response = client.post(
-        f"/my/{token}/modules/1/complete", data={"csrf_token": csrf_token(page.text)}
+        f"/my/{token}/modules/1/complete", data={"csrf_token": csrf_token(home.text)}
     )
     assert response.status_code == 403
     assert "Dejaste esta edición" in response.text

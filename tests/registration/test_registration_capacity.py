@@ -187,7 +187,7 @@ def test_english_visitor_gets_english_mail(client):
     submit(client)
     submit(client, **person(1))
     confirmation, waiting = messages()
-    assert confirmation.subject.startswith("Your registration")
+    assert confirmation.subject.startswith("Registered: ")
     assert "Module 1 (en)" in confirmation.body_text
     assert "How to complete them" in confirmation.body_text
     assert waiting.subject.startswith("Waiting list")

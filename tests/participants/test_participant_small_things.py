@@ -1,0 +1,110 @@
+"""The small things: short mail subjects, "Módulo 2 →" first, no "puedes deshacerlo" once the
+certificate exists, file sizes on the certificate buttons, one rate-limit sentence."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from courses import create_app
+from courses.extensions import db
+from courses.mail.models import OutboxMessage
+from courses.participants.services import mark_module
+from tests.participants.helpers import NOW, csrf_token, enroll, make_course
+from tests.registration.registration_helpers import FORM_URL, VALID
+from tests.registration.registration_helpers import csrf_token as form_token
+
+LONG_TITLE = "Ciclo de capacitaciones para Pesca y Acuicultura de la Alianza del Pacífico"
+
+
+def subjects() -> dict[str, str]:
+    db.session.expire_all()
+    return {m.kind: m.subject for m in db.session.scalars(select(OutboxMessage))}
+
+
+def test_every_participant_mail_subject_is_under_60_characters_important_word_first(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course(capacity=1)
+    edition.course.title = {"es": LONG_TITLE, "en": LONG_TITLE}
+    db.session.commit()
+    for email in ("uno@example.org", "dos@example.org", "uno@example.org"):
+        data = {**VALID, "email": email, "csrf_token": form_token(client, FORM_URL)}
+        client.post(FORM_URL, data=data).close()
+    page = client.get("/my/lost")
+    client.post("/my/lost", data={"csrf_token": csrf_token(page.text), "email": "uno@example.org"})
+    found = subjects()
+    assert set(found) >= {"confirmation", "waiting-list", "already-registered", "lost-link"}
+    for kind, subject in found.items():
+        assert len(subject) < 60, (kind, subject)
+    assert found["confirmation"].startswith("Inscripción hecha: Ciclo de capacitaciones")
+    assert found["waiting-list"].startswith("Lista de espera:")
+
+
+def test_after_completing_a_module_the_next_one_comes_first(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    _enrollment, token = enroll(edition)
+    page = client.get(f"/my/{token}/modules/1")
+    response = client.post(
+        f"/my/{token}/modules/1/complete", data={"csrf_token": csrf_token(page.text)}
+    )
+    after = client.get(response.headers["Location"]).text
+    state = after[after.index('id="state-h"') :]
+    next_link = state.index(f'href="/my/{token}/modules/2"')
+    assert next_link < state.index("Deshacer"), "Módulo 2 → before the undo button"
+    assert "Módulo 2</a>" not in after[: after.index('id="state-h"')]
+
+
+def test_no_undo_sentence_and_file_sizes_once_the_certificate_exists(app, client):
+    app.config["FIXED_NOW"] = NOW
+    edition = make_course()
+    enrollment, token = enroll(edition)
+    assert "Puedes deshacerlo" in client.get(f"/my/{token}").text
+    edition.course.contacts = [
+        {"country": "CL", "name": {"es": "Ayuda Chile"}, "email": "a@example.org", "whatsapp": None}
+    ]
+    for module in edition.course.modules:
+        mark_module(enrollment, module, source="self", now=NOW)
+    db.session.commit()
+    [ready] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "certificate"))
+    assert "Ayuda Chile · a@example.org" in ready.body_text, "the country's contact in the mail"
+    home = client.get(f"/my/{token}").text
+    assert "Puedes deshacerlo" not in home
+    assert "Ayuda Chile" in home
+    pdf = re.search(r"Descargar certificado \(PDF, (\d+) kB\)", home)
+    png = re.search(r"Ver certificado como imagen \(PNG, (\d+) kB\)", home)
+    assert pdf and png, home
+    real_pdf = len(client.get(f"/my/{token}/certificate.pdf").get_data())
+    real_png = len(client.get(f"/my/{token}/certificate.png").get_data())
+    assert int(pdf.group(1)) == max(1, round(real_pdf / 1000))
+    assert int(png.group(1)) == max(1, round(real_png / 1000))
+
+
+@pytest.fixture
+def limited_client(database_url):
+    app = create_app(
+        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True}
+    )
+    with app.app_context():
+        db.create_all()
+        yield app.test_client()
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def test_lost_by_phone_is_limited_per_number_however_written_in_one_sentence(limited_client):
+    def ask(phone: str):
+        page = limited_client.get("/my/lost")
+        data = {"csrf_token": csrf_token(page.text), "phone": phone, "country": "CL"}
+        return limited_client.post("/my/lost", data=data)
+
+    for written in ("961234567", "9 6123 4567", "+56 9 6123 4567"):
+        assert ask(written).status_code == 303
+    refused = ask("(9) 6123-4567")
+    assert refused.status_code == 429
+    assert "Vuelve a intentarlo en" in refused.text and "minutos" in refused.text
+    assert "Espera un momento" not in refused.text
+    assert ask("987654321").status_code == 303, "another number is still served"

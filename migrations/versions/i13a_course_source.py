@@ -1,7 +1,7 @@
 """The course file as last loaded, kept for download and editing in the browser
 
 Revision ID: i13a
-Revises: i11a
+Revises: i12b
 Create Date: 2026-12-01 09:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'i13a'
-down_revision = 'i11a'
+down_revision = 'i12b'
 branch_labels = None
 depends_on = None
 

@@ -17,6 +17,7 @@ from courses.coordination import dashboard as charts
 from courses.coordination import exports, progress, services
 from courses.coordination.blueprint import PREFIX, load_edition, me, record_from_get
 from courses.i18n import country_name, current_language, timezone_label
+from courses.registration.questions import choice_counts
 
 #: People listed on the page; the CSV has them all.
 INACTIVE_SHOWN = 50
@@ -60,6 +61,13 @@ def dashboard(course_slug: str, edition_slug: str):
     ]
     quiet = progress.inactive(me(), edition, now)
     rate = progress.completion_rate(steps, stats.by_status)
+    # The course's [[questions]] with choices (gender, for example), counted within scope.
+    breakdowns = choice_counts(
+        edition,
+        current_language(),
+        _("Sin respuesta"),
+        within=services.scoped_enrollment_ids(me(), edition),
+    )
     return render_template(
         "coordination/dashboard.html",
         edition=edition,
@@ -84,6 +92,10 @@ def dashboard(course_slug: str, edition_slug: str):
             _("Personas que llegaron a cada paso"), [(step_labels[s], steps[s]) for s in steps]
         ),
         country_chart=charts.bar_chart(_("Inscritos por país"), country_totals),
+        breakdowns=[
+            (b, charts.bar_chart(b.label, [(c.label, c.count) for c in b.choices]))
+            for b in breakdowns
+        ],
         day_chart=charts.day_chart(_("Inscripciones por día"), stats.per_day),
         funnel_chart=charts.bar_chart(
             _("Personas que completaron cada módulo"),

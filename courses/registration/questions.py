@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from courses.catalog.models import Edition
 from courses.extensions import db
@@ -34,23 +34,27 @@ class QuestionBreakdown:
     choices: list[ChoiceCount]
 
 
-def choice_counts(edition: Edition, language: str, no_answer: str) -> list[QuestionBreakdown]:
+def choice_counts(
+    edition: Edition, language: str, no_answer: str, *, within: ColumnElement | None = None
+) -> list[QuestionBreakdown]:
     """Per choice question of the course, how many people of `edition` picked each choice.
 
     Everyone registered or waiting counts (not those who left, nor erased rows); `no_answer`
     labels those who did not answer, and answers no longer among the choices are counted under
-    their stored words, so the numbers always add up to the people counted.
+    their stored words, so the numbers always add up to the people counted. `within` (a
+    subquery of enrollment ids) limits the count to what a coordinator may see.
     """
     questions = [q for q in edition.course.questions or [] if q.get("kind") == "choice"]
     if not questions:
         return []
-    rows = db.session.scalars(
-        select(Enrollment.answers).where(
-            Enrollment.edition_id == edition.id,
-            Enrollment.status != WITHDRAWN,
-            Enrollment.erased_at.is_(None),
-        )
+    query = select(Enrollment.answers).where(
+        Enrollment.edition_id == edition.id,
+        Enrollment.status != WITHDRAWN,
+        Enrollment.erased_at.is_(None),
     )
+    if within is not None:
+        query = query.where(Enrollment.id.in_(within))
+    rows = db.session.scalars(query)
     tallies = {q["key"]: Counter() for q in questions}
     for answers in rows:
         for key, tally in tallies.items():

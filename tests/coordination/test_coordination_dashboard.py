@@ -99,3 +99,48 @@ def test_home_page_shows_the_numbers_per_edition(app, client, seeded):
     sign_in(client, people["PE"])
     page = client.get("/coordinator/").get_data(as_text=True)
     assert re.search(r"<td>5</td><td>2</td>\s*<td>1 \(20\s?%\)</td>", page), page
+
+
+GENDER = {
+    "key": "gender",
+    "label": {"es": "Género", "en": "Gender"},
+    "kind": "choice",
+    "choices": [{"es": "Mujer", "en": "Woman"}, {"es": "Hombre", "en": "Man"}],
+    "required": False,
+}
+
+
+def test_dashboard_breaks_down_each_choice_question_within_the_coordinators_scope(
+    app, client, seeded
+):
+    people, _ = seeded
+    with context(app):
+        enrollments = db.session.query(Enrollment).order_by(Enrollment.id).all()
+        course = enrollments[0].edition.course
+        course.questions = [GENDER]
+        answers = {"Quieta Pérez": "Mujer", "Abrió Uno": "Mujer", "Empezó": "Hombre"}
+        for person in enrollments:
+            if person.name in answers:
+                person.answers = {"gender": answers[person.name]}
+        # Chile's only person (waiting) answered too: a Peru focal point must not count her.
+        next(p for p in enrollments if p.country == "CL").answers = {"gender": "Mujer"}
+        db.session.commit()
+
+    sign_in(client, people["admin"])
+    page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
+    assert "<h2>Género</h2>" in page
+    assert _choice(page, "Mujer") == "3"
+    assert _choice(page, "Hombre") == "1"
+    assert _choice(page, "Sin respuesta") == "2"
+
+    sign_in(client, people["PE"])  # a new login replaces the admin's session
+    page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
+    assert _choice(page, "Mujer") == "2"
+    assert _choice(page, "Hombre") == "1"
+    assert _choice(page, "Sin respuesta") == "2"
+
+
+def _choice(page: str, label: str) -> str:
+    row = re.search(rf'<th scope="row">{label}</th><td>(\d+)</td>', page)
+    assert row, label
+    return row.group(1)

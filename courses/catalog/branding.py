@@ -23,6 +23,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from courses.catalog.extra_keys import tables
+from courses.registration.rules import NAME_LENGTH
+
 SIGNATORY_KEYS = {"name", "role", "signature"}
 LOGO_KEYS = {"file", "name"}
 MAX_SIGNATORIES = 3
@@ -74,53 +77,36 @@ def image_file(check, value, path: str, folder: Path) -> dict | None:
 
 def signatories(check, data: dict, folder: Path) -> list[dict]:
     """The [[signatories]] of a course file: name, role (text or languages), signature image."""
-    raw = data.get("signatories", [])
-    if not isinstance(raw, list):
-        check.fail("signatories", "must be [[signatories]] tables")
-        return []
-    if len(raw) > MAX_SIGNATORIES:
-        check.fail("signatories", f"{len(raw)} signatories; at most {MAX_SIGNATORIES} fit")
     found = []
-    for number, entry in enumerate(raw[:MAX_SIGNATORIES], start=1):
-        path = f"signatories[{number}]"
-        if not isinstance(entry, dict):
-            check.fail(path, "must be a [[signatories]] table")
-            continue
+    for path, entry in tables(data, "signatories", check, most=MAX_SIGNATORIES):
         check.unknown_keys(entry, SIGNATORY_KEYS, f"{path}.")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 120:
+        name = ""
+        if "name" not in entry:
             check.fail(f"{path}.name", "missing; the signatory's name (at most 120 characters)")
-            name = ""
+        else:
+            name = check.name(entry["name"], f"{path}.name", longest=NAME_LENGTH[1])
         role = check.text(entry, "role", f"{path}.role", required=True)
         signature = None
         if "signature" in entry:
             signature = image_file(check, entry["signature"], f"{path}.signature", folder)
-        found.append({"name": name.strip(), "role": role, "signature": signature})
+        found.append({"name": name, "role": role, "signature": signature})
     return found
 
 
 def logos(check, data: dict, folder: Path) -> list[dict]:
     """The [[logos]] of a course file: an image file beside it and the name it shows."""
-    raw = data.get("logos", [])
-    if not isinstance(raw, list):
-        check.fail("logos", "must be [[logos]] tables")
-        return []
-    if len(raw) > MAX_LOGOS:
-        check.fail("logos", f"{len(raw)} logos; at most {MAX_LOGOS} fit")
     found = []
-    for number, entry in enumerate(raw[:MAX_LOGOS], start=1):
-        path = f"logos[{number}]"
-        if not isinstance(entry, dict):
-            check.fail(path, "must be a [[logos]] table")
-            continue
+    for path, entry in tables(data, "logos", check, most=MAX_LOGOS):
         check.unknown_keys(entry, LOGO_KEYS, f"{path}.")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
+        name = ""
+        if "name" not in entry:
             check.fail(f"{path}.name", "missing; say in words what the logo shows")
+        else:  # the alternative text screen readers say: the same name rule keeps it clean
+            name = check.name(entry["name"], f"{path}.name")
         if "file" not in entry:
             check.fail(f"{path}.file", "missing; it is required")
             continue
         image = image_file(check, entry["file"], f"{path}.file", folder)
-        if image and isinstance(name, str):
-            found.append({**image, "name": name.strip()})
+        if image and name:
+            found.append({**image, "name": name})
     return found

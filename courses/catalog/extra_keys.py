@@ -24,14 +24,21 @@ class Checker(Protocol):
     def fail(self, key: str, reason: str) -> None: ...
     def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None: ...
     def text(self, table: dict, key: str, path: str, required: bool = False) -> dict: ...
+    def name(self, value: object, path: str, longest: int = ...) -> str: ...
 
 
-def _tables(data: dict, name: str, check: Checker) -> list[tuple[str, dict]]:
-    """(path, table) for each [[name]] entry, numbered from 1; problems for anything else."""
+def tables(
+    data: dict, name: str, check: Checker, most: int | None = None
+) -> list[tuple[str, dict]]:
+    """(path, table) for each [[name]] entry, numbered from 1; problems for anything else,
+    and for more than `most` entries (only the first `most` are returned then)."""
     raw = data.get(name, [])
     if not isinstance(raw, list):
         check.fail(name, f"must be [[{name}]] tables")
         return []
+    if most is not None and len(raw) > most:
+        check.fail(name, f"{len(raw)} {name}; at most {most} fit")
+        raw = raw[:most]
     tables = []
     for number, table in enumerate(raw, start=1):
         path = f"{name}[{number}]"
@@ -45,7 +52,7 @@ def _tables(data: dict, name: str, check: Checker) -> list[tuple[str, dict]]:
 def parse_contacts(data: dict, check: Checker, countries: list) -> list[dict]:
     """[[contacts]]: country (one of the course's), name, and an e-mail and/or a WhatsApp."""
     contacts = []
-    for path, table in _tables(data, "contacts", check):
+    for path, table in tables(data, "contacts", check):
         check.unknown_keys(table, CONTACT_KEYS, f"{path}.")
         country = table.get("country")
         if country is None:
@@ -56,6 +63,8 @@ def parse_contacts(data: dict, check: Checker, countries: list) -> list[dict]:
                 f"{country!r} is not one of the course's countries ({', '.join(countries)})",
             )
         name = check.text(table, "name", f"{path}.name", required=True)
+        for language, words in name.items():
+            name[language] = check.name(words, f"{path}.name.{language}")
         email = _email(table.get("email"), f"{path}.email", check)
         whatsapp = _whatsapp(table.get("whatsapp"), f"{path}.whatsapp", check)
         if "email" not in table and "whatsapp" not in table:
@@ -93,7 +102,7 @@ def parse_questions(data: dict, check: Checker) -> list[dict]:
     """[[questions]]: key, label, kind ("choice" with two or more choices, or "text")."""
     questions = []
     seen: set[str] = set()
-    for path, table in _tables(data, "questions", check):
+    for path, table in tables(data, "questions", check):
         check.unknown_keys(table, QUESTION_KEYS, f"{path}.")
         key = table.get("key")
         if key is None:

@@ -168,17 +168,20 @@ class _Checker:
             return {}
         return result
 
-    def name(self, value: str, path: str) -> str:
-        """A person's or organisation's name, under registration's one name rule."""
+    def name(self, value: object, path: str, longest: int = ORGANIZATION_LENGTH[1]) -> str:
+        """A person's or organisation's name, under registration's one name rule (so nothing
+        invisible or bidirectional reaches a page, an e-mail or a certificate from a course file)."""
         try:
-            return clean_name(value, longest=ORGANIZATION_LENGTH[1])
+            if not isinstance(value, str):
+                raise ValueError
+            return clean_name(value, longest=longest)
         except ValueError:
             self.fail(
                 path,
                 "not a usable name: no control or bidirectional characters, at least one letter, "
-                f"2 to {ORGANIZATION_LENGTH[1]} characters",
+                f"2 to {longest} characters",
             )
-            return value.strip()
+            return value.strip() if isinstance(value, str) else ""
 
     def integer(self, table: dict, key: str, path: str, low: int, high: int | None = None):
         value = table.get(key)

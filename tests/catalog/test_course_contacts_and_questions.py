@@ -90,6 +90,12 @@ BAD = [
         "unknown key",
     ),
     ('name = "Mesa de ayuda Chile"', "", "contacts[2].name", "required"),
+    (
+        'name = "Mesa de ayuda Chile"',
+        'name = "Mesa \\u202eChile"',
+        "contacts[2].name.es",
+        "bidirectional",
+    ),
     ('key = "gender"', 'key = "Género"', "questions[1].key", "lower-case letter"),
     ('key = "boat"', 'key = "gender"', "questions[2].key", "duplicate"),
     ('kind = "choice"', 'kind = "multiple"', "questions[1].kind", "not one of choice, text"),

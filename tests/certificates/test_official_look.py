@@ -181,6 +181,20 @@ def test_verify_page_shows_modules_and_hours(app, client, tmp_path):
         ('[[logos]]\nfile = "logo.png"\n', {"logo.png": "PNG"}, "logos[1].name", "missing"),
         ('[[signatories]]\nrole = "Directora"\n', {}, "signatories[1].name", "missing"),
         ('[[signatories]]\nname = "Ana"\n', {}, "signatories[1].role", "missing"),
+        # The registration name rule: a right-to-left override would reverse text on the PDF.
+        (
+            '[[signatories]]\nname = "Ana \\u202eRojas"\nrole = "x"\n',
+            {},
+            "signatories[1].name",
+            "bidirectional",
+        ),
+        ('[[signatories]]\nname = 42\nrole = "x"\n', {}, "signatories[1].name", "usable name"),
+        (
+            '[[logos]]\nfile = "logo.png"\nname = "Logo\\u0007"\n',
+            {"logo.png": "PNG"},
+            "logos[1].name",
+            "control",
+        ),
         (
             '[[signatories]]\nname = "Ana"\nrole = "x"\nstamp = "y"\n',
             {},

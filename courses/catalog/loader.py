@@ -170,7 +170,7 @@ class _Checker:
 
     def name(self, value: object, path: str, longest: int = ORGANIZATION_LENGTH[1]) -> str:
         """A person's or organisation's name, under registration's one name rule (so nothing
-        invisible or bidirectional reaches a page, an e-mail or a certificate from a course file)."""
+        invisible or bidirectional reaches a page, an e-mail or a certificate)."""
         try:
             if not isinstance(value, str):
                 raise ValueError

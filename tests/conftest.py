@@ -31,10 +31,14 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture
 def app(database_url: str):
+    """The application, yielded outside any context (as in the Flask tutorial): each request
+    of the test client runs in its own context with its own session, as in production, and the
+    test opens `with app.app_context():` itself where it builds or reads rows."""
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         db.create_all()  # on PostgreSQL only the first test creates; later ones just check
-        yield app
+    yield app
+    with app.app_context():
         db.session.remove()
         if database_url.startswith("postgresql"):
             _empty_tables()  # DDL is slow on PostgreSQL: keep the tables, drop the rows

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from catalog_helpers import EXAMPLE
+
+from tests.catalog.catalog_helpers import EXAMPLE
 
 
 @pytest.fixture
@@ -30,3 +31,11 @@ def load(runner):
         return runner.invoke(args=["courses", "load", *map(str, paths)])
 
     return run
+
+
+@pytest.fixture
+def app(app):
+    """LEGACY, until this directory's tests open their own contexts (issue 15): the test body
+    runs inside one application context, which every request of the test shares."""
+    with app.app_context():
+        yield app

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from catalog_helpers import BUNDLED, snapshot
 from sqlalchemy import select
 
 from courses.catalog.loader import read_course_files
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
 from courses.registration.models import Enrollment
+from tests.catalog.catalog_helpers import BUNDLED, snapshot
 
 CHANNEL = "https://www.youtube.com/@AlianzadelPacificoOficial/videos"
 SANTIAGO = ZoneInfo("America/Santiago")

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from catalog_helpers import BUNDLED, EXAMPLE
 from sqlalchemy import select
 
 from courses.catalog.models import Course
 from courses.catalog.services import current_edition, registration_state
 from courses.extensions import db
+from tests.catalog.catalog_helpers import BUNDLED, EXAMPLE
 
 SANTIAGO = ZoneInfo("America/Santiago")
 LAST_SECOND = datetime(2023, 7, 21, 23, 59, 59, tzinfo=SANTIAGO)

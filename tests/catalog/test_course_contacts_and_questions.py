@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from catalog_helpers import EXAMPLE, snapshot
 from sqlalchemy import select
 
 from courses.catalog.models import Course
 from courses.extensions import db
+from tests.catalog.catalog_helpers import EXAMPLE, snapshot
 
 CONTACTS = """
 [[contacts]]

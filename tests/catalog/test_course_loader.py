@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from catalog_helpers import BUNDLED, EXAMPLE, snapshot
 from sqlalchemy import select
 
 from courses.catalog.models import Course, Edition, Module
 from courses.extensions import db
 from courses.participants.models import ModuleCompletion
 from courses.registration.models import Enrollment
+from tests.catalog.catalog_helpers import BUNDLED, EXAMPLE, snapshot
 
 
 def course(slug: str = "ejemplo") -> Course:

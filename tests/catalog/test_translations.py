@@ -87,7 +87,7 @@ def _assert_english(html: str) -> None:
 
 @pytest.fixture
 def open_course(app, runner):
-    from catalog_helpers import BUNDLED
+    from tests.catalog.catalog_helpers import BUNDLED
 
     assert runner.invoke(args=["courses", "load", str(BUNDLED)]).exit_code == 0
     app.config["FIXED_NOW"] = datetime(2023, 7, 10, 12, tzinfo=UTC)

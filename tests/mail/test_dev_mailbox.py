@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 from courses import create_app
 from courses.mail import transport
+from tests.registration.registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 
 @pytest.fixture(autouse=True)

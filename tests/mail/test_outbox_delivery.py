@@ -12,7 +12,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from registration_helpers import (
+
+from courses.extensions import db
+from courses.mail import delivery, services
+from courses.mail.worker import MailDelivery
+from courses.participants.services import enrollment_by_token as find_by_token
+from tests.registration.registration_helpers import (
     FORM_URL,
     OPEN_NOW,
     VALID,
@@ -22,11 +27,6 @@ from registration_helpers import (
     messages,
     submit,
 )
-
-from courses.extensions import db
-from courses.mail import delivery, services
-from courses.mail.worker import MailDelivery
-from courses.participants.services import enrollment_by_token as find_by_token
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,9 @@ health check degraded; a message the server only postpones is retried up to the 
 from __future__ import annotations
 
 import pytest
-from registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 from courses.mail import delivery, services
+from tests.registration.registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 
 @pytest.fixture(autouse=True)

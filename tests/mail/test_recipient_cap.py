@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 from courses.mail.services import recipient_key
+from tests.registration.registration_helpers import OPEN_NOW, make_edition, messages, submit
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,6 @@ import io
 import openpyxl
 import pypdf
 import pytest
-from registration_helpers import FORM_URL, OPEN_NOW, VALID, counts, make_edition, submit
 from sqlalchemy import select
 
 from courses.certificates.services import current_certificate
@@ -24,6 +23,14 @@ from courses.registration.models import Enrollment
 from tests.catalog.catalog_helpers import EXAMPLE
 from tests.coordination.helpers import login, make_coordinator, make_correction, post
 from tests.participants.helpers import NOW, csrf_token, enroll, make_course
+from tests.registration.registration_helpers import (
+    FORM_URL,
+    OPEN_NOW,
+    VALID,
+    counts,
+    make_edition,
+    submit,
+)
 
 BAD_NAMES = {
     "nul": "Ana\x00 Pérez",

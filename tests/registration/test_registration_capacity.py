@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from registration_helpers import (
+
+from courses.extensions import db
+from courses.participants.services import enrollment_by_token
+from courses.registration import seats, services
+from courses.registration.tokens import hash_token
+from tests.registration.registration_helpers import (
     DONE_URL,
     FORM_URL,
     OPEN_NOW,
@@ -15,11 +20,6 @@ from registration_helpers import (
     messages,
     submit,
 )
-
-from courses.extensions import db
-from courses.participants.services import enrollment_by_token
-from courses.registration import seats, services
-from courses.registration.tokens import hash_token
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from registration_helpers import (
+from sqlalchemy import select
+
+from courses.catalog.models import Edition
+from courses.extensions import db
+from courses.registration.models import OpeningNotice
+from courses.registration.notices import notify_openings
+from tests.registration.registration_helpers import (
     CLOSES,
     FORM_URL,
     OPEN_NOW,
@@ -15,12 +21,6 @@ from registration_helpers import (
     messages,
     submit,
 )
-from sqlalchemy import select
-
-from courses.catalog.models import Edition
-from courses.extensions import db
-from courses.registration.models import OpeningNotice
-from courses.registration.notices import notify_openings
 
 AFTER = CLOSES + timedelta(days=30)
 COURSE_URL = "/courses/pesca-acuicultura"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from registration_helpers import (
+from tests.registration.registration_helpers import (
     CLOSES,
     FORM_URL,
     OPENS,

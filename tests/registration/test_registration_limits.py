@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from registration_helpers import OPEN_NOW, counts, make_edition, submit
 
 from courses import create_app
 from courses.extensions import db
+from tests.registration.registration_helpers import OPEN_NOW, counts, make_edition, submit
 
 
 @pytest.fixture

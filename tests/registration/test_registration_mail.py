@@ -6,7 +6,10 @@ import re
 from datetime import datetime
 
 import pytest
-from registration_helpers import (
+
+from courses.participants.services import enrollment_by_token
+from courses.registration import services
+from tests.registration.registration_helpers import (
     MODULE_TITLES,
     OPEN_NOW,
     SANTIAGO,
@@ -16,9 +19,6 @@ from registration_helpers import (
     messages,
     submit,
 )
-
-from courses.participants.services import enrollment_by_token
-from courses.registration import services
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from registration_helpers import (
+
+from tests.registration.registration_helpers import (
     DONE_URL,
     FORM_URL,
     OPEN_NOW,

@@ -7,7 +7,10 @@ import html
 import re
 
 import pytest
-from registration_helpers import (
+
+from courses.extensions import db
+from courses.registration.typos import suggest_address
+from tests.registration.registration_helpers import (
     DONE_URL,
     FORM_URL,
     OPEN_NOW,
@@ -18,9 +21,6 @@ from registration_helpers import (
     make_edition,
     messages,
 )
-
-from courses.extensions import db
-from courses.registration.typos import suggest_address
 
 GENDER = {
     "key": "gender",

@@ -15,3 +15,11 @@ def smtp_server() -> Iterator[Inbox]:
     controller = _serve(inbox)
     yield inbox
     controller.stop()
+
+
+@pytest.fixture
+def app(app):
+    """LEGACY, until this directory's tests open their own contexts (issue 15): the test body
+    runs inside one application context, which every request of the test shares."""
+    with app.app_context():
+        yield app

@@ -7,7 +7,8 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from browser_support import (
+
+from tests.browser.browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PHONE,
@@ -156,7 +157,7 @@ def browsing_without_js(chromium, site_checks) -> Iterator[Browsing]:
 @pytest.fixture(scope="session")
 def registered_person(chromium, site_checks, mail_catcher):
     """Someone registered in the demo edition through the form (for the coordinator's list)."""
-    from journeys import REGISTER_PATH, Person, fill_registration, submit
+    from tests.browser.journeys import REGISTER_PATH, Person, fill_registration, submit
 
     person = Person(
         name="Juan Carlos Huamán Ccori",
@@ -181,7 +182,7 @@ def registered_person(chromium, site_checks, mail_catcher):
 @pytest.fixture(scope="session")
 def certified_people(chromium, site_checks, mail_catcher) -> list:
     """Two people who completed the demo course (for the coordinator's certificate pages)."""
-    from journeys import (
+    from tests.browser.journeys import (
         MODULES,
         REGISTER_PATH,
         Person,

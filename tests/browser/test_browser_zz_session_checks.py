@@ -7,7 +7,8 @@ JVM starts once for every page collected.
 from __future__ import annotations
 
 import pytest
-from browser_support import missing_browser_reason, run_vnu
+
+from tests.browser.browser_support import missing_browser_reason, run_vnu
 
 REASON = missing_browser_reason()
 if REASON:

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from browser_support import Browsing, MailCatcher, text_body
 from pypdf import PdfReader
+
+from tests.browser.browser_support import Browsing, MailCatcher, text_body
 
 COURSE = "pesca-acuicultura"
 #: The open edition that `courses demo` creates (the 2023 edition closed long ago).

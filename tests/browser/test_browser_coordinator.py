@@ -7,15 +7,17 @@ import io
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browser_support import missing_browser_reason
+
+from tests.browser.browser_support import missing_browser_reason
 
 REASON = missing_browser_reason()
 if REASON:
     pytest.skip(REASON, allow_module_level=True)
 
-from journeys import COURSE, EDITION, follow, submit  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
+from tests.browser.journeys import COURSE, EDITION, follow, submit  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -144,7 +146,7 @@ def test_focal_point_finds_a_person_by_phone_fixes_the_email_and_sends_whatsapp(
 ):
     """Peru's focal point gets a call: finds the fisher by the number as they say it, corrects
     the e-mail (the new address gets the link) and sends the link over WhatsApp."""
-    from journeys import REGISTER_PATH, Person, fill_registration
+    from tests.browser.journeys import REGISTER_PATH, Person, fill_registration
 
     person = Person(
         name="Rosa Elvira Quispe Mamani",

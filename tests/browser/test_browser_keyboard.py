@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import missing_browser_reason
+
+from tests.browser.browser_support import missing_browser_reason
 
 REASON = missing_browser_reason()
 if REASON:
     pytest.skip(REASON, allow_module_level=True)
 
-from journeys import REGISTER_PATH, keyboard_fill  # noqa: E402
+from tests.browser.journeys import REGISTER_PATH, keyboard_fill  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

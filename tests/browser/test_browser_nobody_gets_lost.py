@@ -11,14 +11,15 @@ from tempfile import TemporaryDirectory
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import missing_browser_reason
+
+from tests.browser.browser_support import missing_browser_reason
 
 REASON = missing_browser_reason()
 if REASON:
     pytest.skip(REASON, allow_module_level=True)
 
-from browser_support import text_body  # noqa: E402 - only once the browser is there
-from journeys import REGISTER_PATH, Person, fill_registration, follow, submit  # noqa: E402
+from tests.browser.browser_support import text_body  # noqa: E402 - only once the browser is there
+from tests.browser.journeys import REGISTER_PATH, Person, fill_registration, follow, submit  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

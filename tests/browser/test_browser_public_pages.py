@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import missing_browser_reason
+
+from tests.browser.browser_support import missing_browser_reason
 
 REASON = missing_browser_reason()
 if REASON:

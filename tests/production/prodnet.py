@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
-from prodkit import free_port
+
+from tests.production.prodkit import free_port
 
 # --- mail ------------------------------------------------------------------------------------
 

@@ -16,7 +16,11 @@ from contextlib import ExitStack
 
 import pytest
 import redis
-from prodkit import (
+from sqlalchemy import text
+
+from courses import create_app
+from courses.registration import tokens
+from tests.production.prodkit import (
     BIN,
     ROOT,
     SECRET,
@@ -33,11 +37,7 @@ from prodkit import (
     server_environment,
     servers,
 )
-from prodnet import smtp_sink
-from sqlalchemy import text
-
-from courses import create_app
-from courses.registration import tokens
+from tests.production.prodnet import smtp_sink
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,9 @@ import os
 from contextlib import ExitStack
 
 import pytest
-from prodkit import (
+from sqlalchemy.engine import make_url
+
+from tests.production.prodkit import (
     Browser,
     Server,
     engine_for,
@@ -16,8 +18,7 @@ from prodkit import (
     scalar,
     server_database,
 )
-from prodnet import TcpProxy
-from sqlalchemy.engine import make_url
+from tests.production.prodnet import TcpProxy
 
 pytestmark = [
     pytest.mark.slow,

@@ -9,7 +9,9 @@ import time
 from contextlib import ExitStack
 
 import pytest
-from prodkit import (
+from sqlalchemy import text
+
+from tests.production.prodkit import (
     BIN,
     ROOT,
     Browser,
@@ -25,8 +27,7 @@ from prodkit import (
     server_environment,
     servers,
 )
-from prodnet import hanging_smtp, smtp_sink
-from sqlalchemy import text
+from tests.production.prodnet import hanging_smtp, smtp_sink
 
 pytestmark = pytest.mark.slow
 

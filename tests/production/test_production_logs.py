@@ -12,7 +12,11 @@ import subprocess
 import time
 
 import pytest
-from prodkit import (
+
+from courses import create_app
+from courses.registration import tokens
+from courses.site.logging import mask_secrets
+from tests.production.prodkit import (
     BIN,
     ROOT,
     SECRET,
@@ -26,10 +30,6 @@ from prodkit import (
     server_environment,
     servers,
 )
-
-from courses import create_app
-from courses.registration import tokens
-from courses.site.logging import mask_secrets
 
 pytestmark = pytest.mark.slow
 

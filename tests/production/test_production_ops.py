@@ -7,7 +7,6 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 
-from prodkit import COURSE_TOML, flask_cli
 from sqlalchemy import func, select
 
 from courses import create_app
@@ -22,6 +21,7 @@ from courses.mail.models import OutboxMessage
 from courses.participants.models import ModuleCompletion
 from courses.registration import tokens
 from courses.registration.models import Enrollment
+from tests.production.prodkit import COURSE_TOML, flask_cli
 
 OLD = datetime(2023, 7, 1, 12, tzinfo=UTC)
 RECENT = datetime(2024, 3, 1, 12, tzinfo=UTC)

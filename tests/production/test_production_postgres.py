@@ -7,11 +7,11 @@ import os
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from prodkit import flask_cli, prepare, server_database
 from sqlalchemy import create_engine, inspect
 
 from courses import create_app
 from courses.extensions import db
+from tests.production.prodkit import flask_cli, prepare, server_database
 
 pytestmark = [
     pytest.mark.postgres,

@@ -12,7 +12,8 @@ import subprocess
 import time
 
 import pytest
-from prodkit import (
+
+from tests.production.prodkit import (
     ROOT,
     SECRET,
     Browser,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from prodkit import (
+
+from courses import limits
+from tests.production.prodkit import (
     Browser,
     form_path,
     free_port,
@@ -15,8 +17,6 @@ from prodkit import (
     server_database,
     servers,
 )
-
-from courses import limits
 
 pytestmark = pytest.mark.slow
 

@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from prodkit import ROOT, Browser, free_port
 
 from courses import create_app
 from courses.database import utcnow
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
+from tests.production.prodkit import ROOT, Browser, free_port
 
 
 def test_every_page_carries_the_security_headers(client):

@@ -13,7 +13,9 @@ import threading
 from contextlib import ExitStack
 
 import pytest
-from prodkit import (
+from sqlalchemy import text
+
+from tests.production.prodkit import (
     Browser,
     OutboxWorker,
     engine_for,
@@ -27,8 +29,7 @@ from prodkit import (
     servers,
     wait_until,
 )
-from prodnet import slow_down, smtp_sink, switchable_smtp
-from sqlalchemy import text
+from tests.production.prodnet import slow_down, smtp_sink, switchable_smtp
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,7 @@ import gzip
 import re
 from datetime import datetime, timedelta
 
-import pytest
-from flask import has_app_context, url_for
-from flask.globals import app_ctx
+from flask import url_for
 from sqlalchemy import select
 
 from courses.catalog.models import Edition
@@ -31,19 +29,6 @@ from tests.factories import (
 
 COURSE_URL = "/courses/pesca-acuicultura"
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
-
-
-@pytest.fixture
-def app(app):
-    """The root fixture's app, with no context around the test. tests/site/conftest.py still
-    pushes one (LEGACY, until this directory's other files are converted); it is stepped out
-    of here, and this fixture is a no-op once that override is gone."""
-    legacy = app_ctx._get_current_object() if has_app_context() else None
-    if legacy is not None:
-        legacy.pop()
-    yield app
-    if legacy is not None:
-        legacy.push()
 
 
 def _open_course(app) -> None:

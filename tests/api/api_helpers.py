@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from flask import Flask, has_app_context
+from flask import Flask
 
 from courses.api import tokens
 from courses.certificates import codes
 from courses.extensions import db
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
     complete,
     make_certificate,
@@ -25,17 +23,6 @@ A = "/api/v1/editions/pesca-acuicultura/2023/enrollments"
 B = "/api/v1/editions/otro-curso/2024/enrollments"
 
 
-@contextmanager
-def database(app: Flask) -> Iterator[None]:
-    """Where a test touches the database itself: inside an app context (the fixture's if it
-    holds one, so requests and the test share one session on in-memory SQLite)."""
-    if has_app_context():
-        yield
-        return
-    with app.app_context():
-        yield
-
-
 @dataclass
 class World:
     tokens: dict[str, str] = field(default_factory=dict)
@@ -46,9 +33,10 @@ class World:
 
 def seed(app: Flask) -> World:
     """Course A with Camila (CL, certified) and Pablo (PE, 2 modules); course B with Carlos (CL)
-    and Paula (PE); an admin, a course coordinator of A and a country coordinator of PE."""
+    and Paula (PE); an admin, a course coordinator of A and a country coordinator of PE;
+    committed, in a context of its own (the World keeps ids and tokens, not rows)."""
     world = World()
-    with database(app):
+    with app.app_context():
         first = make_course("pesca-acuicultura")
         second = make_course("otro-curso", edition_slug="2024")
         camila = make_enrollment(first, "Camila Chile", email="camila@cl.example", country="CL")

@@ -14,8 +14,8 @@ from courses.coordination.models import AuditEntry
 from courses.extensions import db
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
-from tests.api.api_helpers import A, B, bearer, database
-from tests.coordination.helpers import NOW, make_enrollment
+from tests.api.api_helpers import A, B, bearer
+from tests.factories import NOW, make_enrollment
 
 SCOPE = {
     # role: (names in edition A, names in edition B or None for 404)
@@ -106,7 +106,7 @@ def test_status_filter_and_bad_parameters_answer_problem_details(world, client):
 
 
 def test_pages_follow_next_links_through_a_seeded_edition_without_gaps(world, client, app):
-    with database(app):
+    with app.app_context():
         edition = db.session.get(Enrollment, world.people["camila"]).edition
         for number in range(23):
             make_enrollment(edition, f"Persona {number:02d}", country="CL")
@@ -130,7 +130,7 @@ def test_pages_follow_next_links_through_a_seeded_edition_without_gaps(world, cl
 def test_updated_since_returns_what_changed_through_the_services(world, client, app):
     headers = bearer(world.tokens["admin"])
     later = NOW + timedelta(days=3)
-    with database(app):
+    with app.app_context():
         pablo = db.session.get(Enrollment, world.people["pablo"])
         app.config["FIXED_NOW"] = later
         # A child row (a module completion) changes: the enrollment's updated_at moves.
@@ -143,7 +143,7 @@ def test_updated_since_returns_what_changed_through_the_services(world, client, 
     assert changed["data"][0]["progress"]["completed"] == 3
 
     even_later = later + timedelta(hours=1)
-    with database(app):
+    with app.app_context():
         app.config["FIXED_NOW"] = even_later
         cert = db.session.scalar(
             select(Certificate).where(Certificate.enrollment_id == world.people["camila"])
@@ -167,7 +167,7 @@ def test_lists_have_an_etag_and_answer_304_while_nothing_changed(world, client, 
         again = client.get(url, headers={**headers, "If-None-Match": etag})
         assert again.status_code == 304
         assert again.get_data() == b""
-    with database(app):
+    with app.app_context():
         db.session.get(Enrollment, world.people["pablo"]).name = "Pablo Pérez"
         db.session.commit()
     changed = client.get(A, headers={**headers, "If-None-Match": etag})
@@ -181,7 +181,7 @@ def test_certificate_verification_is_public_and_says_revoked(world, client, app)
     assert body["holder_name"] == "Camila Chile"
     assert body["course"]["slug"] == "pesca-acuicultura"
     assert body["edition"] == "2023"
-    with database(app):
+    with app.app_context():
         cert = db.session.scalar(select(Certificate).where(Certificate.code == code))
         revoke_certificate(cert, "error", NOW)
         db.session.commit()
@@ -212,7 +212,7 @@ def test_errors_under_api_are_problem_json(world, client):
 
 def test_reading_enrollments_is_audited_like_an_export(world, client, app):
     client.get(A + "?status=in_progress", headers=bearer(world.tokens["country"]))
-    with database(app):
+    with app.app_context():
         entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
         assert entry.action == "api.enrollments"
         assert entry.coordinator_id == world.coordinators["country"]

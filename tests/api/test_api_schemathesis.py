@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from tests.api.api_helpers import bearer, seed
-from tests.coordination.helpers import NOW
+from tests.factories import NOW
 
 EXAMPLES = 25
 SETTINGS = settings(

@@ -14,8 +14,8 @@ from courses.api.models import ApiToken
 from courses.api.tokens import create_token
 from courses.coordination.models import AuditEntry, Coordinator
 from courses.extensions import db
-from tests.api.api_helpers import A, bearer, database, seed
-from tests.coordination.helpers import NOW, login, make_coordinator, post
+from tests.api.api_helpers import A, bearer, seed
+from tests.factories import NOW, login, make_coordinator, post
 
 
 def _status(client, token: str) -> int:
@@ -23,7 +23,7 @@ def _status(client, token: str) -> int:
 
 
 def test_tokens_are_stored_only_as_hashes(world, app):
-    with database(app):
+    with app.app_context():
         stored = db.session.execute(text("SELECT * FROM api_token")).mappings().all()
     dump = repr(stored)
     for token in world.tokens.values():
@@ -34,7 +34,7 @@ def test_tokens_are_stored_only_as_hashes(world, app):
 
 def test_revoked_expired_unknown_and_deactivated_tokens_are_refused(world, client, app):
     assert _status(client, world.tokens["admin"]) == 200
-    with database(app):
+    with app.app_context():
         course_token = db.session.scalar(
             select(ApiToken).where(ApiToken.coordinator_id == world.coordinators["course"])
         )
@@ -60,7 +60,7 @@ def test_revoked_expired_unknown_and_deactivated_tokens_are_refused(world, clien
 def test_last_use_is_recorded(world, client, app):
     app.config["FIXED_NOW"] = NOW + timedelta(hours=2)
     assert _status(client, world.tokens["course"]) == 200
-    with database(app):
+    with app.app_context():
         row = db.session.scalar(
             select(ApiToken).where(ApiToken.coordinator_id == world.coordinators["course"])
         )
@@ -79,25 +79,26 @@ def test_rate_limit_counts_per_token(database_url):
     )
     with app.app_context():
         db.create_all()
+    try:
         world = seed(app)
         client = app.test_client()
-        try:
-            for _ in range(3):
-                assert _status(client, world.tokens["admin"]) == 200
-            limited = client.get("/api/v1/editions", headers=bearer(world.tokens["admin"]))
-            assert limited.status_code == 429
-            assert limited.mimetype == "application/problem+json"
-            assert "Retry-After" in limited.headers
-            # Another token has its own allowance.
-            assert _status(client, world.tokens["course"]) == 200
-        finally:
+        for _ in range(3):
+            assert _status(client, world.tokens["admin"]) == 200
+        limited = client.get("/api/v1/editions", headers=bearer(world.tokens["admin"]))
+        assert limited.status_code == 429
+        assert limited.mimetype == "application/problem+json"
+        assert "Retry-After" in limited.headers
+        # Another token has its own allowance.
+        assert _status(client, world.tokens["course"]) == 200
+    finally:
+        with app.app_context():
             db.session.remove()
             db.drop_all()
             db.engine.dispose()
 
 
 def test_cli_prints_a_working_token_once(app, runner):
-    with database(app):
+    with app.app_context():
         make_coordinator("country", email="pe@coordinacion.org", country="PE")
         db.session.commit()
     result = runner.invoke(args=["api", "token", "PE@coordinacion.org", "--name", "Registro PE"])
@@ -105,7 +106,7 @@ def test_cli_prints_a_working_token_once(app, runner):
     token = result.stdout.strip()
     assert re.fullmatch(r"cap_[A-Za-z0-9_-]{43}", token)
     assert app.test_client().get("/api/v1/editions", headers=bearer(token)).status_code == 200
-    with database(app):
+    with app.app_context():
         row = db.session.scalar(select(ApiToken))
         assert row.name == "Registro PE"
         assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
@@ -118,12 +119,12 @@ def test_cli_prints_a_working_token_once(app, runner):
 
 @pytest.mark.parametrize("role", ["admin", "country"])
 def test_coordinator_creates_lists_and_revokes_tokens_on_their_page(app, client, role):
-    with database(app):
+    with app.app_context():
         me = make_coordinator(role, country="PE" if role == "country" else None)
         other = make_coordinator("admin")
         db.session.commit()
-        login(client, me)
-        my_id, other_id = me.id, other.id
+        my_id, other_id, my_email = me.id, other.id, me.email
+    login(client, my_email)
     assert 'href="/coordinator/api/tokens"' in client.get("/coordinator/").get_data(as_text=True)
     page = client.get("/coordinator/api/tokens")
     assert page.status_code == 200
@@ -138,7 +139,7 @@ def test_coordinator_creates_lists_and_revokes_tokens_on_their_page(app, client,
     # Listed without the token itself.
     listing = client.get("/coordinator/api/tokens").get_data(as_text=True)
     assert "Portal" in listing and token not in listing
-    with database(app):
+    with app.app_context():
         row = db.session.scalar(select(ApiToken).where(ApiToken.coordinator_id == my_id))
         assert row.expires_at.date().isoformat() == "2031-01-31"
         row_id = row.id
@@ -147,7 +148,7 @@ def test_coordinator_creates_lists_and_revokes_tokens_on_their_page(app, client,
     assert revoked.status_code == 303
     assert client.get("/api/v1/editions", headers=bearer(token)).status_code == 401
     # Nobody revokes someone else's token.
-    with database(app):
+    with app.app_context():
         theirs, _ = create_token(
             db.session.get(Coordinator, other_id), "x", expires_at=None, now=NOW
         )
@@ -160,7 +161,7 @@ def test_coordinator_creates_lists_and_revokes_tokens_on_their_page(app, client,
     bad = post(client, "/coordinator/api/tokens", {"name": "x" * 200},
                form_url="/coordinator/api/tokens")  # fmt: skip
     assert bad.status_code == 400
-    with database(app):
+    with app.app_context():
         assert len(db.session.scalars(select(ApiToken)).all()) == 2
 
 

@@ -24,10 +24,8 @@ from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
 from courses.worker.loop import Worker
 from courses.worker.steps import steps
-from tests.api.api_helpers import database
 from tests.api.webhook_receiver import receiver
-from tests.coordination.helpers import login, make_coordinator, post
-from tests.registration.registration_helpers import OPEN_NOW, make_edition, submit
+from tests.factories import OPEN_NOW, login, make_coordinator, make_course, post, submit
 
 SECRET = "s3cret-shared-with-the-partner"
 
@@ -54,118 +52,132 @@ def _verify(received, secret: str = SECRET) -> dict:
 
 
 @pytest.fixture
-def edition(app):
+def edition(app) -> int:
+    """The reference edition, committed; its id."""
     app.config["FIXED_NOW"] = OPEN_NOW
-    with database(app):
-        yield make_edition()
+    with app.app_context():
+        edition = make_course()
+        db.session.commit()
+        return edition.id
 
 
 def test_a_registration_is_delivered_signed_to_the_partner(app, client, edition):
-    with receiver() as partner, database(app):
-        _register_hook(partner.url)
+    with receiver() as partner:
+        with app.app_context():
+            _register_hook(partner.url)
         assert submit(client).status_code == 303
-        # The delivery row was committed with the registration, before anything was sent.
-        (delivery,) = _deliveries()
-        assert delivery.event == "registration.created" and delivery.delivered_at is None
-        assert partner.requests == []
+        with app.app_context():
+            # The delivery row was committed with the registration, before anything was sent.
+            (delivery,) = _deliveries()
+            assert delivery.event == "registration.created" and delivery.delivered_at is None
+            assert partner.requests == []
 
-        assert deliver_due_webhooks(OPEN_NOW) == {"delivered": 1, "failed": 0, "given_up": 0}
-        (received,) = partner.requests
-        assert received.path == "/hooks/courses"
-        assert received.headers["Content-Type"].startswith("application/json")
-        assert received.headers["X-Webhook-Event"] == "registration.created"
-        assert received.headers["X-Webhook-Timestamp"] == str(int(OPEN_NOW.timestamp()))
-        event = _verify(received)
-        assert event["id"] == received.headers["X-Webhook-Id"] == delivery.event_id
-        assert event["type"] == "registration.created"
-        person = event["data"]["enrollment"]
-        assert person["email"] == "maria@example.org"
-        assert person["phone"] == "+56961234567"
-        assert person["course"] == "pesca-acuicultura" and person["edition"] == "2023"
-        # A tampered body or another secret does not verify.
-        received.body = received.body.replace(b"maria", b"mario")
-        with pytest.raises(AssertionError):
-            _verify(received)
-        (delivery,) = _deliveries()
-        assert delivery.delivered_at == OPEN_NOW and delivery.attempts == 1
-        # Nothing is sent twice.
-        assert deliver_due_webhooks(OPEN_NOW + timedelta(hours=1))["delivered"] == 0
-        assert len(partner.requests) == 1
+            assert deliver_due_webhooks(OPEN_NOW) == {"delivered": 1, "failed": 0, "given_up": 0}
+            (received,) = partner.requests
+            assert received.path == "/hooks/courses"
+            assert received.headers["Content-Type"].startswith("application/json")
+            assert received.headers["X-Webhook-Event"] == "registration.created"
+            assert received.headers["X-Webhook-Timestamp"] == str(int(OPEN_NOW.timestamp()))
+            event = _verify(received)
+            assert event["id"] == received.headers["X-Webhook-Id"] == delivery.event_id
+            assert event["type"] == "registration.created"
+            person = event["data"]["enrollment"]
+            assert person["email"] == "maria@example.org"
+            assert person["phone"] == "+56961234567"
+            assert person["course"] == "pesca-acuicultura" and person["edition"] == "2023"
+            # A tampered body or another secret does not verify.
+            received.body = received.body.replace(b"maria", b"mario")
+            with pytest.raises(AssertionError):
+                _verify(received)
+            (delivery,) = _deliveries()
+            assert delivery.delivered_at == OPEN_NOW and delivery.attempts == 1
+            # Nothing is sent twice.
+            assert deliver_due_webhooks(OPEN_NOW + timedelta(hours=1))["delivered"] == 0
+            assert len(partner.requests) == 1
 
 
 def test_a_failing_receiver_gets_the_same_event_again_after_the_backoff(app, client, edition):
-    with receiver(fail_first=2) as partner, database(app):
-        _register_hook(partner.url)
+    with receiver(fail_first=2) as partner:
+        with app.app_context():
+            _register_hook(partner.url)
         submit(client)
-        assert deliver_due_webhooks(OPEN_NOW)["failed"] == 1
-        (delivery,) = _deliveries()
-        assert delivery.attempts == 1 and delivery.last_status == 500
-        assert delivery.next_attempt_at == OPEN_NOW + BACKOFF[0]
-        # Not before its time.
-        assert deliver_due_webhooks(OPEN_NOW + BACKOFF[0] - timedelta(seconds=1)) == {
-            "delivered": 0, "failed": 0, "given_up": 0,
-        }  # fmt: skip
-        second = OPEN_NOW + BACKOFF[0]
-        assert deliver_due_webhooks(second)["failed"] == 1
-        assert _deliveries()[0].next_attempt_at == second + BACKOFF[1]
-        third = second + BACKOFF[1]
-        assert deliver_due_webhooks(third)["delivered"] == 1
-        assert len(partner.requests) == 3
-        ids = {r.headers["X-Webhook-Id"] for r in partner.requests}
-        assert len(ids) == 1  # the receiver can drop repeats
-        # Each attempt is signed anew with its own timestamp.
-        stamps = [r.headers["X-Webhook-Timestamp"] for r in partner.requests]
-        assert stamps == [str(int(t.timestamp())) for t in (OPEN_NOW, second, third)]
-        for received in partner.requests:
-            _verify(received)
+        with app.app_context():
+            assert deliver_due_webhooks(OPEN_NOW)["failed"] == 1
+            (delivery,) = _deliveries()
+            assert delivery.attempts == 1 and delivery.last_status == 500
+            assert delivery.next_attempt_at == OPEN_NOW + BACKOFF[0]
+            # Not before its time.
+            assert deliver_due_webhooks(OPEN_NOW + BACKOFF[0] - timedelta(seconds=1)) == {
+                "delivered": 0, "failed": 0, "given_up": 0,
+            }  # fmt: skip
+            second = OPEN_NOW + BACKOFF[0]
+            assert deliver_due_webhooks(second)["failed"] == 1
+            assert _deliveries()[0].next_attempt_at == second + BACKOFF[1]
+            third = second + BACKOFF[1]
+            assert deliver_due_webhooks(third)["delivered"] == 1
+            assert len(partner.requests) == 3
+            ids = {r.headers["X-Webhook-Id"] for r in partner.requests}
+            assert len(ids) == 1  # the receiver can drop repeats
+            # Each attempt is signed anew with its own timestamp.
+            stamps = [r.headers["X-Webhook-Timestamp"] for r in partner.requests]
+            assert stamps == [str(int(t.timestamp())) for t in (OPEN_NOW, second, third)]
+            for received in partner.requests:
+                _verify(received)
 
 
 def test_completion_and_certificate_events_come_from_the_services(app, client, edition):
-    with receiver() as partner, database(app):
-        _register_hook(partner.url, ["enrollment.completed", "certificate.issued",
-                                     "certificate.revoked"])  # fmt: skip
+    with receiver() as partner:
+        with app.app_context():
+            _register_hook(partner.url, ["enrollment.completed", "certificate.issued",
+                                         "certificate.revoked"])  # fmt: skip
         submit(client)
-        assert _deliveries() == []  # not subscribed to registrations
-        enrollment = db.session.scalar(select(Enrollment))
-        for module in enrollment.edition.course.modules:
-            mark_module(enrollment, module, source="self", now=OPEN_NOW)
-        db.session.commit()
-        assert [d.event for d in _deliveries()] == ["enrollment.completed", "certificate.issued"]
-        revoke_certificate(current_certificate(enrollment), "error", OPEN_NOW)
-        revoke_certificate(current_certificate(enrollment), "twice", OPEN_NOW)  # idempotent
-        db.session.commit()
-        deliver_due_webhooks(OPEN_NOW)
-        events = [_verify(r) for r in partner.requests]
-        assert [e["type"] for e in events] == [
-            "enrollment.completed", "certificate.issued", "certificate.revoked",
-        ]  # fmt: skip
-        assert events[1]["data"]["certificate"]["state"] == "valid"
-        assert events[2]["data"]["certificate"]["state"] == "revoked"
+        with app.app_context():
+            assert _deliveries() == []  # not subscribed to registrations
+            enrollment = db.session.scalar(select(Enrollment))
+            for module in enrollment.edition.course.modules:
+                mark_module(enrollment, module, source="self", now=OPEN_NOW)
+            db.session.commit()
+            assert [d.event for d in _deliveries()] == [
+                "enrollment.completed",
+                "certificate.issued",
+            ]
+            revoke_certificate(current_certificate(enrollment), "error", OPEN_NOW)
+            revoke_certificate(current_certificate(enrollment), "twice", OPEN_NOW)  # idempotent
+            db.session.commit()
+            deliver_due_webhooks(OPEN_NOW)
+            events = [_verify(r) for r in partner.requests]
+            assert [e["type"] for e in events] == [
+                "enrollment.completed", "certificate.issued", "certificate.revoked",
+            ]  # fmt: skip
+            assert events[1]["data"]["certificate"]["state"] == "valid"
+            assert events[2]["data"]["certificate"]["state"] == "revoked"
 
 
 def test_no_event_without_the_change_it_reports(app, edition):
-    with database(app):
+    with app.app_context():
         _register_hook("https://partner.example.org/hook")
         enrollment_count = db.session.scalar(select(func.count()).select_from(Enrollment))
-        submit_client = app.test_client()
-        submit(submit_client, email="not-an-address")  # refused: nothing stored
+    submit_client = app.test_client()
+    submit(submit_client, email="not-an-address")  # refused: nothing stored
+    with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Enrollment)) == enrollment_count
         assert _deliveries() == []
 
 
 def test_loopback_and_private_addresses_are_refused(app, client, edition):
-    for text in ("127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
-                 "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1",
-                 "224.0.0.1"):  # fmt: skip
-        allowed = webhooks.address_allowed(ipaddress.ip_address(text))
-        # Loopback only in the testing config (its receiver runs on 127.0.0.1).
-        assert allowed is (text in ("127.0.0.1", "::1")), text
-    assert webhooks.address_allowed(ipaddress.ip_address("203.0.113.7")) is False  # docs net
-    assert webhooks.address_allowed(ipaddress.ip_address("8.8.8.8")) is True
-    for url in ("http://10.0.0.1/x", "https://[fd00::1]/x", "https://169.254.169.254/latest",
-                "ftp://example.org/", "https://user:pw@example.org/"):  # fmt: skip
-        with pytest.raises(webhooks.WebhookError):
-            webhooks.check_url(url)
+    with app.app_context():  # the rules read the application's configuration
+        for text in ("127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
+                     "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1",
+                     "224.0.0.1"):  # fmt: skip
+            allowed = webhooks.address_allowed(ipaddress.ip_address(text))
+            # Loopback only in the testing config (its receiver runs on 127.0.0.1).
+            assert allowed is (text in ("127.0.0.1", "::1")), text
+        assert webhooks.address_allowed(ipaddress.ip_address("203.0.113.7")) is False  # docs net
+        assert webhooks.address_allowed(ipaddress.ip_address("8.8.8.8")) is True
+        for url in ("http://10.0.0.1/x", "https://[fd00::1]/x", "https://169.254.169.254/latest",
+                    "ftp://example.org/", "https://user:pw@example.org/"):  # fmt: skip
+            with pytest.raises(webhooks.WebhookError):
+                webhooks.check_url(url)
 
 
 def test_the_resolved_address_is_checked_when_sending(database_url):
@@ -177,7 +189,7 @@ def test_the_resolved_address_is_checked_when_sending(database_url):
     with receiver() as partner, app.app_context():
         db.create_all()
         try:
-            edition = make_edition()
+            edition = make_course()
             # A name (accepted when registered) that resolves to 127.0.0.1 when sent.
             url = partner.url.replace("127.0.0.1", "localhost")
             hook = Webhook(url=url, secret=SECRET, events=list(webhooks.EVENTS))
@@ -214,48 +226,54 @@ def test_production_takes_only_https(database_url, monkeypatch):
 
 
 def test_admin_registers_reads_the_log_and_sends_again(app, client, edition):
-    with receiver() as partner, database(app):
-        admin = make_coordinator("admin")
-        db.session.commit()
-        login(client, admin)
+    with receiver() as partner:
+        with app.app_context():
+            admin_email = make_coordinator("admin").email
+            db.session.commit()
+        login(client, admin_email)
         page = "/coordinator/api/webhooks"
         assert 'href="/coordinator/api/webhooks"' in client.get("/coordinator/").text
         fields = {"secret": SECRET, "events": ["registration.created"]}
         refused = post(client, page, {"url": "https://10.0.0.8/x", **fields}, form_url=page)
         assert refused.status_code == 400
-        assert db.session.scalar(select(func.count()).select_from(Webhook)) == 0
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Webhook)) == 0
         made = post(client, page, {"url": partner.url, **fields}, form_url=page)
         assert made.status_code == 303
         hook_page = made.headers["Location"]
         assert SECRET not in client.get(hook_page).text
 
         submit(client)  # someone registers (the same browser: one CSRF session in this test)
-        deliver_due_webhooks(OPEN_NOW)
+        with app.app_context():
+            deliver_due_webhooks(OPEN_NOW)
         log = client.get(hook_page).text
         assert "registration.created" in log and "entregado" in log
-        (delivery,) = _deliveries()
+        with app.app_context():
+            (delivery,) = _deliveries()
         again = re.search(r'action="([^"]+/deliveries/\d+/again)"', log).group(1)
         assert post(client, again, form_url=hook_page).status_code == 303
-        deliver_due_webhooks(OPEN_NOW + timedelta(minutes=1))
-        assert len(partner.requests) == 2
-        first, second = (_verify(r) for r in partner.requests)
-        assert first == second  # the same event, the same id
-        assert len(_deliveries()) == 2
+        with app.app_context():
+            deliver_due_webhooks(OPEN_NOW + timedelta(minutes=1))
+            assert len(partner.requests) == 2
+            first, second = (_verify(r) for r in partner.requests)
+            assert first == second  # the same event, the same id
+            assert len(_deliveries()) == 2
 
 
 def test_webhook_pages_are_for_admins_only(app, client, edition):
-    with database(app):
-        focal = make_coordinator("country", country="PE")
+    with app.app_context():
+        focal_email = make_coordinator("country", country="PE").email
         db.session.commit()
-        login(client, focal)
+    login(client, focal_email)
     assert client.get("/coordinator/api/webhooks").status_code == 404
     assert 'href="/coordinator/api/webhooks"' not in client.get("/coordinator/").text
 
 
 def test_erasing_a_person_erases_their_deliveries(app, client, edition):
-    with database(app):
+    with app.app_context():
         _register_hook("https://partner.example.org/hook")
-        submit(client)
+    submit(client)
+    with app.app_context():
         assert len(_deliveries()) == 1
         erase_enrollment(db.session.scalar(select(Enrollment)), OPEN_NOW)
         db.session.commit()
@@ -263,8 +281,9 @@ def test_erasing_a_person_erases_their_deliveries(app, client, edition):
 
 
 def test_the_command_sends_what_is_due(app, client, edition, runner):
-    with receiver() as partner, database(app):
-        _register_hook(partner.url)
+    with receiver() as partner:
+        with app.app_context():
+            _register_hook(partner.url)
         submit(client)
         result = runner.invoke(args=["api", "webhooks-send"])
         assert result.exit_code == 0, result.output
@@ -273,13 +292,14 @@ def test_the_command_sends_what_is_due(app, client, edition, runner):
 
 
 def test_the_delivery_worker_sends_webhooks_as_one_of_its_steps(app, client, edition):
-    with receiver() as partner, database(app):
-        _register_hook(partner.url)
+    with receiver() as partner:
+        with app.app_context():
+            _register_hook(partner.url)
         submit(client)
-        db.session.commit()  # the worker's turn uses sessions of its own
         worker = Worker(app, steps(), idle_seconds=0.1)
         assert "webhooks" in [step.name for step in worker.steps]
-        worker.turn()
+        worker.turn()  # in application contexts of its own, as in the worker process
         assert len(partner.requests) == 1
         _verify(partner.requests[0])
-        assert _deliveries()[0].delivered_at is not None
+        with app.app_context():
+            assert _deliveries()[0].delivered_at is not None

@@ -12,7 +12,6 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pyld import jsonld
 
-from courses import create_app
 from courses.certificates import credentials, keys, proofs
 from courses.certificates.models import Certificate
 from courses.certificates.services import (
@@ -23,25 +22,7 @@ from courses.certificates.services import (
 from courses.extensions import db
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
-from tests.conftest import _empty_tables
-from tests.participants.helpers import ACCENTED_NAME, NOW, enroll, make_course
-
-
-@pytest.fixture
-def app(database_url: str):
-    """The application outside any application context, so each request has its own session."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if database_url.startswith("postgresql"):
-            _empty_tables()
-        else:
-            db.drop_all()
-        db.engine.dispose()
-
+from tests.factories import ACCENTED_NAME, NOW, enroll, make_course
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "vc-di-eddsa-rdfc-2022.json").read_text())
 
@@ -212,43 +193,32 @@ def test_revoking_or_superseding_sets_the_status_bit_and_verify_page_agrees(app,
 
 
 def test_rotation_keeps_old_credentials_verifiable_and_signs_new_ones_with_the_new_key(
-    tmp_path, database_url
+    app, client, runner, tmp_path
 ):
+    # The key ring is read on use, so a file set now is the one every request signs with.
     key_file = tmp_path / "signing-keys.json"
-    app = create_app(
-        "testing", {"SQLALCHEMY_DATABASE_URI": database_url, "SIGNING_KEYS_FILE": str(key_file)}
-    )
-    runner, client = app.test_cli_runner(), app.test_client()
+    app.config["SIGNING_KEYS_FILE"] = str(key_file)
+    result = runner.invoke(args=["certificates", "keys", "create"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert runner.invoke(args=["certificates", "keys", "create"]).exit_code == 1
     with app.app_context():
-        db.create_all()
-        try:
-            result = runner.invoke(args=["certificates", "keys", "create"])
-            assert result.exit_code == 0, result.output
-            assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-            assert runner.invoke(args=["certificates", "keys", "create"]).exit_code == 1
-            _enrollment, token = _certified()
-            old = client.get(f"/my/{token}/credential.json").get_json()
+        _enrollment, token = _certified()
+    old = client.get(f"/my/{token}/credential.json").get_json()
 
-            result = runner.invoke(args=["certificates", "keys", "rotate"])
-            assert result.exit_code == 0, result.output
-            ring = json.loads(key_file.read_text())["keys"]
-            assert len(ring) == 2 and "private" not in ring[0] and ring[1]["private"]
-            listing = runner.invoke(args=["certificates", "keys", "list"]).output
-            assert ring[0]["id"] in listing and ring[1]["private"] not in listing
+    result = runner.invoke(args=["certificates", "keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    ring = json.loads(key_file.read_text())["keys"]
+    assert len(ring) == 2 and "private" not in ring[0] and ring[1]["private"]
+    listing = runner.invoke(args=["certificates", "keys", "list"]).output
+    assert ring[0]["id"] in listing and ring[1]["private"] not in listing
 
-            did_document = client.get("/.well-known/did.json").get_json()
-            assert _independent_verify(old, did_document)  # the old key is still published
-            new = client.get(f"/my/{token}/credential.json").get_json()
-            assert old["proof"]["verificationMethod"].endswith(ring[0]["id"])
-            assert new["proof"]["verificationMethod"].endswith(ring[1]["id"])
-            assert _independent_verify(new, did_document)
-        finally:
-            db.session.remove()
-            if database_url.startswith("postgresql"):
-                _empty_tables()
-            else:
-                db.drop_all()
-            db.engine.dispose()
+    did_document = client.get("/.well-known/did.json").get_json()
+    assert _independent_verify(old, did_document)  # the old key is still published
+    new = client.get(f"/my/{token}/credential.json").get_json()
+    assert old["proof"]["verificationMethod"].endswith(ring[0]["id"])
+    assert new["proof"]["verificationMethod"].endswith(ring[1]["id"])
+    assert _independent_verify(new, did_document)
 
 
 def test_did_web_writes_the_port_as_percent_3a():

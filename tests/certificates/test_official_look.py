@@ -10,12 +10,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from courses import create_app
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
 from courses.participants.services import mark_module
-from tests.conftest import _empty_tables
-from tests.participants.helpers import NOW, enroll
+from tests.factories import NOW, enroll
 
 COURSE = """\
 slug = "oficial"
@@ -52,22 +50,6 @@ role = "Coordinador"
 file = "logo.jpg"
 name = "Alianza del Pacífico"
 """
-
-
-@pytest.fixture
-def app(database_url: str):
-    """The application outside any application context, so each request has its own session."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if database_url.startswith("postgresql"):
-            _empty_tables()
-        else:
-            db.drop_all()
-        db.engine.dispose()
 
 
 def _image(path: Path, size=(300, 100), kind="PNG", color=(20, 90, 160)) -> Path:

@@ -8,32 +8,14 @@ import subprocess
 
 import pytest
 
-from courses import create_app
 from courses.certificates import keys, qrproof
 from courses.extensions import db
 from courses.participants.services import mark_module
-from tests.conftest import _empty_tables
-from tests.participants.helpers import ACCENTED_NAME, NOW, enroll, make_course
+from tests.factories import ACCENTED_NAME, NOW, enroll, make_course
 
 zbar = pytest.mark.skipif(
     shutil.which("zbarimg") is None, reason="zbarimg not installed (apt-get install zbar-tools)"
 )
-
-
-@pytest.fixture
-def app(database_url: str):
-    """The application outside any application context, so each request has its own session."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if database_url.startswith("postgresql"):
-            _empty_tables()
-        else:
-            db.drop_all()
-        db.engine.dispose()
 
 
 @pytest.fixture

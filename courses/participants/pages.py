@@ -177,7 +177,7 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
     edition = enrollment.edition
     course = edition.course
     done_ids = completions(enrollment)
-    done, total = progress(enrollment)
+    done, total = progress(enrollment, done_ids)
     cert = current_certificate(enrollment)
     pending = pending_name_correction(enrollment)
     return {

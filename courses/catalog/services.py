@@ -15,10 +15,10 @@ from flask import abort
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from courses.catalog.contacts import Contact, course_contacts
-from courses.catalog.models import Course, Edition
+from courses.catalog.models import Course, Edition, Module
 
 # Loading lives in upsert.py; importable from here too, where other features first found it.
 from courses.catalog.upsert import load_courses, refresh_demo_edition  # noqa: F401
@@ -76,6 +76,15 @@ _EDITION_BY_SLUGS = (
     # The form and its confirmation show the course and look for its open edition: with the
     # edition, in one query.
     .options(joinedload(Edition.course).joinedload(Course.editions))
+)
+
+#: Every course with its editions, in two queries however many courses (not one per course).
+_CATALOGUE = select(Course).order_by(Course.slug).options(selectinload(Course.editions))
+#: What the course page lists of each module, as plain rows (no ORM objects to build).
+_MODULE_LINES = (
+    select(Module.position, Module.title, Module.description, Module.minutes, Module.video_url)
+    .where(Module.course_id == bindparam("course"))
+    .order_by(Module.position)
 )
 
 
@@ -209,7 +218,7 @@ class CatalogueEntry:
 def catalogue(now: datetime, language: str) -> list[CatalogueEntry]:
     """Every course with its current edition: open first, then upcoming, then closed."""
     entries = []
-    for course in db.session.scalars(select(Course).order_by(Course.slug)):
+    for course in db.session.scalars(_CATALOGUE):
         edition = current_edition(course, now)
         state = registration_state(edition, now, language) if edition else None
         entries.append(CatalogueEntry(course, edition, localized(course.title, language), state))
@@ -320,7 +329,7 @@ def course_page(course: Course, now: datetime, language: str, country: str | Non
                 m.minutes,
                 m.video_url,
             )
-            for m in course.modules
+            for m in db.session.execute(_MODULE_LINES, {"course": course.id})
         ],
         countries=[(code, country_name(code, language)) for code in course.countries],
         current=current,

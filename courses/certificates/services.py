@@ -16,13 +16,9 @@ from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Course
 from courses.certificates import codes
-
-# render_pdf and render_png are part of this module's interface (ARCHITECTURE.md).
 from courses.certificates.content import verify_url
 from courses.certificates.credentials import STATUS_LIST_SIZE
-from courses.certificates.documents import render_pdf  # noqa: F401
 from courses.certificates.models import Certificate, NameCorrection
-from courses.certificates.picture import render_png  # noqa: F401
 from courses.extensions import db
 from courses.i18n import localized
 from courses.mail.services import queue_email

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from courses.catalog.contacts import Contact, all_contacts, course_contacts
 from courses.catalog.models import Course, Module
 from courses.certificates.codes import format_code
+from courses.certificates.documents import render_pdf
 from courses.certificates.models import Certificate
+from courses.certificates.picture import render_png
 from courses.certificates.services import (
     certificate_state,
     current_certificate,
     pending_name_correction,
-    render_pdf,
-    render_png,
     verify_url,
 )
 from courses.extensions import db

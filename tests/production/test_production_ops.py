@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from courses import create_app
 from courses.catalog.loader import read_course_files
 from courses.catalog.models import Edition
-from courses.catalog.services import load_courses
+from courses.catalog.upsert import load_courses
 from courses.certificates.models import Certificate
 from courses.certificates.services import issue_certificate
 from courses.coordination.models import AuditEntry

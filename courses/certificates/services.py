@@ -220,11 +220,19 @@ def pending_name_correction(enrollment: Enrollment) -> NameCorrection | None:
     ).first()
 
 
+def resend_ready_mail(cert: Certificate, now: datetime) -> None:
+    """A coordinator's "send again": only a valid certificate of a person not erased."""
+    if not cert.is_valid or cert.enrollment.erased_at is not None:
+        raise CertificateError(_("Solo se reenvía un certificado vigente."))
+    queue_ready_mail(cert, now)
+
+
 def queue_ready_mail(cert: Certificate, now: datetime) -> None:
     """Queue "tu certificado está listo" (personal link, downloads, verification link).
 
-    Issuing and reissuing call it; a coordinator's "send again" too. Nothing is sent to an
-    erased enrollment. Delivery happens from the outbox after the caller's commit.
+    Issuing and reissuing call it; a coordinator's "send again" too (`resend_ready_mail`).
+    Nothing is sent to an erased enrollment. Delivery happens from the outbox after the
+    caller's commit.
     """
     enrollment = cert.enrollment
     if enrollment.erased_at is not None:

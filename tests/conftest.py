@@ -1,4 +1,5 @@
-"""Shared fixtures: an application with an empty database per test, a client and a CLI runner.
+"""Shared fixtures: an application with an empty database per test, a client, a CLI runner,
+and real SMTP servers (tests/smtp_servers.py).
 
 By default each test gets a private in-memory SQLite database. When TEST_DATABASE_URL names a
 PostgreSQL server, the session creates a database of its own there (so parallel runs never
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from courses import create_app
 from courses.extensions import db
 from courses.ops.probe import scratch_database
+from tests import smtp_servers
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +70,37 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[smtp_servers.Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+    with smtp_servers.serving(smtp_servers.Inbox()) as inbox:
+        yield inbox
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[smtp_servers.RefusingInbox]:
+    """A real SMTP server that refuses every recipient with 550."""
+    with smtp_servers.serving(smtp_servers.RefusingInbox()) as handler:
+        yield handler
+
+
+@pytest.fixture
+def busy_server() -> Iterator[smtp_servers.BusyInbox]:
+    """A real SMTP server that refuses every recipient for now (451)."""
+    with smtp_servers.serving(smtp_servers.BusyInbox()) as handler:
+        yield handler
+
+
+@pytest.fixture
+def hanging_port() -> Iterator[int]:
+    """The port of a server that accepts connections and never answers (a hung mail server)."""
+    with smtp_servers.hanging() as port:
+        yield port
+
+
+@pytest.fixture
+def dead_port() -> int:
+    """A port where nothing listens: connections are refused at once."""
+    return smtp_servers.free_port()

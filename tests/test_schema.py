@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -30,8 +31,6 @@ def test_db_upgrade_on_an_empty_database_gives_exactly_the_models_schema(tmp_pat
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
-    import pytest
-
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production")

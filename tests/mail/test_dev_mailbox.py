@@ -7,8 +7,9 @@ import re
 import pytest
 
 from courses import create_app
+from courses.extensions import db
 from courses.mail import transport
-from tests.registration.registration_helpers import OPEN_NOW, make_edition, messages, submit
+from tests.factories import OPEN_NOW, make_course, messages, submit
 
 
 @pytest.fixture(autouse=True)
@@ -17,11 +18,14 @@ def open_now(app):
 
 
 def test_without_mail_server_mail_is_delivered_to_the_mailbox(app, client, runner):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
     submit(client, email="segunda@example.org", name="Segunda Persona")
     assert "2 sent" in runner.invoke(args=["outbox", "send"]).output
-    first, second = messages()
+    with app.app_context():
+        first, second = messages()
     assert first.sent_at == OPEN_NOW and first.attempts == 1
     page = client.get("/dev/mailbox")
     assert page.status_code == 200
@@ -37,9 +41,12 @@ def test_without_mail_server_mail_is_delivered_to_the_mailbox(app, client, runne
 
 
 def test_mailbox_text_is_escaped(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client, name="Ana <b>Negrita</b>")
-    [message] = messages()
+    with app.app_context():
+        [message] = messages()
     shown = client.get(f"/dev/mailbox/{message.id}").text
     assert "Ana &lt;b&gt;Negrita&lt;/b&gt;" in shown
 

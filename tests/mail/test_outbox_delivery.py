@@ -17,13 +17,13 @@ from courses.extensions import db
 from courses.mail import delivery, services
 from courses.mail.worker import MailDelivery
 from courses.participants.services import enrollment_by_token as find_by_token
-from tests.registration.registration_helpers import (
+from tests.factories import (
     FORM_URL,
     OPEN_NOW,
     VALID,
     counts,
     csrf_token,
-    make_edition,
+    make_course,
     messages,
     submit,
 )
@@ -60,10 +60,13 @@ class FakeWorker:
 def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(
     app, client, runner, smtp_server
 ):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, smtp_server.port)
     assert submit(client).status_code == 303
-    [row] = messages()
+    with app.app_context():
+        [row] = messages()
     assert row.attempts == 0 and smtp_server.messages == []  # the request sent nothing
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 0, result.output
@@ -72,7 +75,8 @@ def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(
         == "outbox: 1 sent, 0 failed (queued for retry), 0 given up; 0 still queued"
     )
     [received] = smtp_server.messages
-    [row] = messages()
+    with app.app_context():
+        [row] = messages()
     assert row.sent_at == OPEN_NOW and row.attempts == 1 and row.last_error is None
     assert row.claimed_until is None
     assert received["Message-ID"].strip() == row.message_id
@@ -90,26 +94,32 @@ def test_confirmation_goes_through_a_real_smtp_server_and_its_link_works(
     assert f'href="{link.group(0)}"' in body_html
     assert "<img" not in body_html and "style=" not in body_html
     token = link.group(1)
-    assert find_by_token(token).email == "maria@example.org"
+    with app.app_context():
+        assert find_by_token(token).email == "maria@example.org"
     page = client.get(urlsplit(link.group(0)).path)
     assert page.status_code == 200
     assert VALID["name"] in html.unescape(page.text)
 
 
 def test_a_request_never_talks_to_the_mail_server_even_a_hung_one(app, client, hanging_port):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, hanging_port, timeout=30)
     data = {**VALID, "csrf_token": csrf_token(client)}
     response = client.post(FORM_URL, data=data)
     response.close()  # what the WSGI server does after sending the response: nothing more
     assert response.status_code == 303
-    [row] = messages()
-    assert row.attempts == 0 and row.sent_at is None and row.last_error is None
-    assert counts() == (1, 1)
+    with app.app_context():
+        [row] = messages()
+        assert row.attempts == 0 and row.sent_at is None and row.last_error is None
+        assert counts() == (1, 1)
 
 
 def test_a_batch_goes_over_one_connection(app, client, runner, smtp_server):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, smtp_server.port)
     for number in range(5):
         submit(client, email=f"persona{number}@example.org")
@@ -121,19 +131,23 @@ def test_a_batch_goes_over_one_connection(app, client, runner, smtp_server):
 def test_while_the_server_is_down_nothing_counts_against_the_messages(
     app, client, runner, dead_port, smtp_server
 ):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, dead_port)
     submit(client)
     submit(client, email="otra@example.org")
     result = runner.invoke(args=["outbox", "send"])
     assert result.exit_code == 1  # the operator sees that nothing went out
     assert "mail server unavailable" in result.output and "2 not tried" in result.output
-    rows = messages()
+    with app.app_context():
+        rows = messages()
     assert [(r.attempts, r.sent_at, r.claimed_until) for r in rows] == [(0, None, None)] * 2
     assert all("ConnectionRefused" in r.last_error for r in rows)
     # The worker's step backs off instead of retrying at once.
     worker = FakeWorker()
-    assert MailDelivery().run(worker) is False
+    with app.app_context():
+        assert MailDelivery().run(worker) is False
     assert worker.slept == [2.0]
     # The server is back: everything goes out, once.
     use_smtp(app, smtp_server.port)
@@ -147,82 +161,106 @@ def test_while_the_server_is_down_nothing_counts_against_the_messages(
 def test_outbox_send_delivers_messages_waiting_for_their_retry_time(
     app, client, runner, busy_server, smtp_server
 ):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, busy_server.port)
     submit(client)
     result = runner.invoke(args=["outbox", "send"])
     assert "0 sent, 1 failed (queued for retry)" in result.output and result.exit_code == 0
-    [row] = messages()
+    with app.app_context():
+        [row] = messages()
     assert row.next_attempt_at == OPEN_NOW + timedelta(minutes=1) and "451" in row.last_error
     # The worker waits for the retry time...
     use_smtp(app, smtp_server.port)
-    assert MailDelivery().run(FakeWorker()) is False
+    with app.app_context():
+        assert MailDelivery().run(FakeWorker()) is False
     assert smtp_server.messages == []
     # ...but an operator who has just fixed the server sends the queue now.
     result = runner.invoke(args=["outbox", "send"])
     assert "1 sent" in result.output and "0 still queued" in result.output
     [received] = smtp_server.messages
     assert received["Message-ID"].strip() == row.message_id
-    [row] = messages()
+    with app.app_context():
+        [row] = messages()
     assert row.sent_at == OPEN_NOW and row.attempts == 2
 
 
 def test_temporary_refusals_back_off_1_5_15_60_minutes(app, client, busy_server):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, busy_server.port)
     submit(client)
     now = OPEN_NOW
     waits = []
     for _ in range(4):
         app.config["FIXED_NOW"] = now
-        assert MailDelivery().run(FakeWorker()) is False
-        [row] = messages()
-        assert row.claimed_until is None and row.sent_at is None
-        waits.append(row.next_attempt_at - now)
-        # Not due again before its time.
-        assert delivery.claim(row.next_attempt_at - timedelta(seconds=1), 20) == []
-        now = row.next_attempt_at
+        with app.app_context():
+            assert MailDelivery().run(FakeWorker()) is False
+        with app.app_context():
+            [row] = messages()
+            assert row.claimed_until is None and row.sent_at is None
+            waits.append(row.next_attempt_at - now)
+            # Not due again before its time.
+            assert delivery.claim(row.next_attempt_at - timedelta(seconds=1), 20) == []
+            now = row.next_attempt_at
     assert waits == [timedelta(minutes=m) for m in (1, 5, 15, 60)]
-    assert messages()[0].attempts == 4
+    with app.app_context():
+        assert messages()[0].attempts == 4
 
 
 def test_the_sending_rate_is_kept_across_batches(app, client, smtp_server):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, smtp_server.port)
     app.config["MAIL_MAX_PER_MINUTE"] = 2
     for number in range(5):
         submit(client, email=f"persona{number}@example.org")
     step = MailDelivery()
-    step.run(FakeWorker())
+    with app.app_context():  # the worker opens a context per turn
+        step.run(FakeWorker())
     assert len(smtp_server.messages) == 2
-    assert step.run(FakeWorker()) is False  # the minute's budget is spent
+    with app.app_context():
+        assert step.run(FakeWorker()) is False  # the minute's budget is spent
     assert len(smtp_server.messages) == 2
     app.config["FIXED_NOW"] = OPEN_NOW + timedelta(seconds=61)
-    step.run(FakeWorker())
+    with app.app_context():
+        step.run(FakeWorker())
     assert len(smtp_server.messages) == 4
 
 
 def test_a_claimed_message_is_left_alone_until_its_lease_passes(app, client, smtp_server):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, smtp_server.port)
     submit(client)
-    [held] = delivery.claim(OPEN_NOW, 20)  # a sender took it, then died
-    assert delivery.claim(OPEN_NOW, 20) == []
-    assert services.backlog(OPEN_NOW).in_flight == 1
-    [row] = messages()
+    with app.app_context():  # a sender took it, then died
+        [held] = delivery.claim(OPEN_NOW, 20)
+    with app.app_context():
+        assert delivery.claim(OPEN_NOW, 20) == []
+        assert services.backlog(OPEN_NOW).in_flight == 1
+        [row] = messages()
     later = row.claimed_until
-    [again] = delivery.claim(later, 20)
-    assert again.id == held.id and again.attempts == 2
-    outcome = delivery.deliver([again], now=lambda: later)
+    with app.app_context():
+        [again] = delivery.claim(later, 20)
+        assert again.id == held.id and again.attempts == 2
+        outcome = delivery.deliver([again], now=lambda: later)
     assert outcome.sent == 1 and len(smtp_server.messages) == 1
     # The dead sender's late record changes nothing.
-    delivery.deliver([held])
-    [row] = messages()
+    with app.app_context():
+        delivery.deliver([held])
+    with app.app_context():
+        [row] = messages()
     assert row.sent_at == later
 
 
 def test_a_rolled_back_request_sends_nothing(app, runner, smtp_server):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     use_smtp(app, smtp_server.port)
     with app.test_request_context("/", method="POST"):
         services.queue_email(
@@ -245,7 +283,8 @@ def test_a_rolled_back_request_sends_nothing(app, runner, smtp_server):
         db.session.rollback()
     assert "0 sent" in runner.invoke(args=["outbox", "send"]).output
     assert smtp_server.messages == []
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 def test_outbox_send_with_nothing_queued_says_so_and_exits_0(runner):
@@ -257,12 +296,15 @@ def test_outbox_send_with_nothing_queued_says_so_and_exits_0(runner):
 
 
 def test_outbox_status_shows_the_backlog(app, client, runner, busy_server):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
     submit(client, email="otra@example.org")
     use_smtp(app, busy_server.port)
-    [first, _second] = messages()
-    delivery.deliver(delivery.claim(OPEN_NOW, 1))  # one waits for a retry now
+    with app.app_context():
+        [first, _second] = messages()
+        delivery.deliver(delivery.claim(OPEN_NOW, 1))  # one waits for a retry now
     app.config["FIXED_NOW"] = OPEN_NOW + timedelta(seconds=30)
     result = runner.invoke(args=["outbox", "status"])
     assert result.exit_code == 0

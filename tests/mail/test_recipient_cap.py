@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from courses.extensions import db
 from courses.mail.services import recipient_key
-from tests.registration.registration_helpers import OPEN_NOW, make_edition, messages, submit
+from tests.factories import OPEN_NOW, make_course, messages, submit
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,9 @@ def test_one_key_for_every_spelling_of_an_inbox():
 
 
 def test_the_form_cannot_flood_an_inbox_with_already_registered_mail(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     assert submit(client).status_code == 303  # the registration and its confirmation
     for spelling in (
         "MARIA@example.org",
@@ -42,17 +45,21 @@ def test_the_form_cannot_flood_an_inbox_with_already_registered_mail(app, client
     ):
         # Answered the same way every time: the form never says what it did.
         assert submit(client, email=spelling).status_code == 303
-    kinds = [m.kind for m in messages()]
+    with app.app_context():
+        kinds = [m.kind for m in messages()]
     assert kinds.count("confirmation") == 1
     assert kinds.count("already-registered") == 3
     # A day later the person can be reminded again.
     app.config["FIXED_NOW"] = OPEN_NOW + timedelta(days=1, minutes=1)
     submit(client, email="MARIA@example.org")
-    assert [m.kind for m in messages()].count("already-registered") == 4
+    with app.app_context():
+        assert [m.kind for m in messages()].count("already-registered") == 4
 
 
 def test_the_lost_link_form_is_capped_too_and_confirmations_are_not(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
     for _ in range(5):
         page = client.get("/my/lost")
@@ -60,6 +67,7 @@ def test_the_lost_link_form_is_capped_too_and_confirmations_are_not(app, client)
         assert client.post(
             "/my/lost", data={"email": "Maria@Example.org", "csrf_token": token}
         ).status_code in (200, 303)
-    kinds = [m.kind for m in messages()]
+    with app.app_context():
+        kinds = [m.kind for m in messages()]
     assert kinds.count("lost-link") == 3
     assert kinds.count("confirmation") == 1

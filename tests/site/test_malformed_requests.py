@@ -79,9 +79,10 @@ def filled(app, client, runner):
     app.config["FIXED_NOW"] = NOW
     app.config["WTF_CSRF_ENABLED"] = False  # reach the views' own validation with odd data
     bundled = sorted(Path(app.root_path, "catalog").glob("*.toml"))
-    load_courses(read_course_files(bundled))
-    refresh_demo_edition(NOW)
-    db.session.commit()
+    with app.app_context():
+        load_courses(read_course_files(bundled))
+        refresh_demo_edition(NOW)
+        db.session.commit()
     registered = client.post(
         "/courses/pesca-acuicultura/demo/register",
         data={
@@ -145,14 +146,16 @@ def test_a_body_over_64_kb_is_refused_with_413_and_stores_nothing(app, filled):
 
     from courses.registration.models import Enrollment
 
-    before = db.session.scalar(select(func.count()).select_from(Enrollment))
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(Enrollment))
     response = filled.post(
         "/courses/pesca-acuicultura/demo/register",
         data={"name": "x" * (70 * 1024), "email": "big@example.org"},
     )
     assert response.status_code == 413
     assert "demasiado grande" in response.text
-    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == before
 
 
 @pytest.mark.parametrize("target", ODD_NEXT)
@@ -160,7 +163,7 @@ def test_a_next_that_is_not_a_plain_path_here_goes_home_and_never_500(app, clien
     """GET /language/en?next=/%0D%0ASet-Cookie:… answered 500; so did a login with it."""
     from urllib.parse import quote
 
-    from tests.coordination.helpers import PASSWORD, make_coordinator
+    from tests.factories import PASSWORD, make_coordinator
 
     response = client.get(f"/language/en?next={quote(target, safe='/%:')}")
     assert response.status_code == 303
@@ -169,13 +172,14 @@ def test_a_next_that_is_not_a_plain_path_here_goes_home_and_never_500(app, clien
     assert "\r" not in location and "\n" not in location and "evil" not in location
     assert not any("x=1" in c for c in response.headers.getlist("Set-Cookie"))
 
-    coordinator = make_coordinator("admin")
-    db.session.commit()
+    with app.app_context():
+        email = make_coordinator("admin").email
+        db.session.commit()
     page = client.get("/coordinator/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     response = client.post(
         f"/coordinator/login?next={quote(target, safe='/%:')}",
-        data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token},
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 303
     location = response.headers["Location"]

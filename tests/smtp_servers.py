@@ -1,4 +1,6 @@
-"""Mail test fixtures: a real SMTP server on 127.0.0.1, a hung one, and a port nobody serves."""
+"""Real SMTP servers on 127.0.0.1 for the tests that deliver mail (the fixtures are in
+tests/conftest.py): one that keeps what it accepts, one that refuses for good, one that only
+postpones, one that accepts connections and never answers, and a port nobody serves."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import email.policy
 import socket
 import threading
 from collections.abc import Iterator
-
-import pytest
+from contextlib import contextmanager
 
 
 def free_port() -> int:
@@ -52,46 +53,24 @@ class BusyInbox:
         return "451 4.7.1 Try again later"
 
 
-def _serve(handler):
-    """Run a real SMTP server (aiosmtpd) with `handler` on 127.0.0.1 and a free port."""
+@contextmanager
+def serving(handler):
+    """Run a real SMTP server (aiosmtpd) with `handler` on 127.0.0.1 and a free port; the
+    handler's `port` says which."""
     from aiosmtpd.controller import Controller
 
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     handler.port = controller.port
-    return controller
+    try:
+        yield handler
+    finally:
+        controller.stop()
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[Inbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port."""
-    inbox = Inbox()
-    controller = _serve(inbox)
-    yield inbox
-    controller.stop()
-
-
-@pytest.fixture
-def refusing_server() -> Iterator[RefusingInbox]:
-    """A real SMTP server that refuses every recipient with 550."""
-    handler = RefusingInbox()
-    controller = _serve(handler)
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def busy_server() -> Iterator[BusyInbox]:
-    """A real SMTP server that refuses every recipient for now (451)."""
-    handler = BusyInbox()
-    controller = _serve(handler)
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def hanging_port() -> Iterator[int]:
-    """A server that accepts connections and never answers (a hung mail server)."""
+@contextmanager
+def hanging() -> Iterator[int]:
+    """A server that accepts connections and never answers (a hung mail server); its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -108,23 +87,11 @@ def hanging_port() -> Iterator[int]:
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
-
-
-@pytest.fixture
-def dead_port() -> int:
-    """A port where nothing listens: connections are refused at once."""
-    return free_port()
-
-
-@pytest.fixture
-def app(app):
-    """LEGACY, until this directory's tests open their own contexts (issue 15): the test body
-    runs inside one application context, which every request of the test shares."""
-    with app.app_context():
-        yield app
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()

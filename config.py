@@ -85,8 +85,9 @@ class Config:
     # session, so no time limit is needed for protection.
     WTF_CSRF_TIME_LIMIT = None
 
-    #: Seconds a public page that reads the same for everyone is reused (0: never).
-    PAGE_CACHE_SECONDS = 60
+    #: Compress responses (zstd, brotli or gzip, as the browser accepts). Turn off when a
+    #: reverse proxy in front compresses (docs/deploy.md): twice would only cost CPU.
+    COMPRESS_RESPONSES = True
 
     #: Bearer token that lets monitoring see /healthz details from elsewhere ("" = loopback only).
     HEALTHZ_TOKEN = ""
@@ -113,7 +114,6 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    PAGE_CACHE_SECONDS = 0  # tests change data between requests; pagecache has its own tests
     SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     MAILBOX_ENABLED = True
@@ -151,7 +151,7 @@ _ENVIRONMENT: dict[str, Any] = {
     "MAIL_MAX_PER_MINUTE": int,
     "MAIL_POLL_SECONDS": float,
     "PRIVACY_PURGE_AFTER_DAYS": int,
-    "PAGE_CACHE_SECONDS": int,
+    "COMPRESS_RESPONSES": parse_bool,
     "RATELIMIT_ENABLED": parse_bool,
     "RATELIMIT_STORAGE_URI": str,
     "RATELIMIT_KEY_PREFIX": str,

@@ -42,13 +42,17 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     return app
 
 
+#: HTTP methods whose requests only read; a view of them that writes says so (`database.writes`).
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def register_extensions(app: Flask) -> None:
-    from courses import database  # noqa: F401 - installs the SQLite connection settings
     from courses.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from courses.i18n import select_locale
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    register_database(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
@@ -57,6 +61,37 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     limiter.init_app(app)
+
+
+def register_database(app: Flask) -> None:
+    """The SQLite settings on this application's own engine, and each request's write intent.
+
+    A request that is not a GET, HEAD or OPTIONS writes; one of those only reads, unless its
+    view carries `database.writes`. Declared first thing (before every other hook), so that the
+    request's first transaction already begins the right way on SQLite; `database.writing()`
+    and `write_apart()` still declare a write inside a reading request.
+    """
+    from flask import g, request
+
+    from courses import database
+    from courses.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            database.install(engine)
+
+    def declare_intent() -> None:
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        writes = request.method not in READ_ONLY_METHODS or database.declared_writer(view)
+        g.database_intent = database.declare(writes)
+
+    def end_intent(error: BaseException | None) -> None:
+        token = g.pop("database_intent", None)
+        if token is not None:
+            database.undeclare(token)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, declare_intent)
+    app.teardown_request(end_intent)
 
 
 def register_features(app: Flask) -> None:

@@ -12,7 +12,7 @@ from courses.api import tokens
 from courses.api.models import ApiToken
 from courses.api.problems import problem
 from courses.coordination.services import record
-from courses.database import writing
+from courses.database import write_apart
 from courses.extensions import db
 
 #: `last_used_at` is written at most this often per token: a sync of many pages is one use,
@@ -49,21 +49,16 @@ def current_token() -> ApiToken:
 
 
 def audit_read(row: ApiToken, action: str, target: str, **details: object) -> None:
-    """Audit a read of personal data through the API, as the coordinator's exports are, in a
-    write transaction of its own (the request itself only reads)."""
-    token_id, coordinator = row.id, row.coordinator
-    db.session.commit()
-    with writing():
-        record(coordinator, action, target, token=token_id, **details)
-        db.session.commit()
+    """Audit a read of personal data through the API, as the coordinator's exports are (flush
+    only: the view, declared `database.writes`, commits)."""
+    record(row.coordinator, action, target, token=row.id, **details)
 
 
 def _note_use(row: ApiToken, now: datetime) -> None:
     if row.last_used_at is not None and now - row.last_used_at < LAST_USED_GRANULARITY:
         return
     token_id = row.id
-    db.session.commit()  # end the read transaction; the write gets its own (database.writing)
-    with writing():
+    # Once a minute per token: a transaction of its own, so the API's reads take no lock.
+    with write_apart(db.session):
         fresh = db.session.get(ApiToken, token_id)
         fresh.last_used_at = now
-        db.session.commit()

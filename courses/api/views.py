@@ -19,7 +19,8 @@ from courses.api.openapi import documented
 from courses.api.problems import problem
 from courses.certificates import codes
 from courses.certificates.services import find_by_code
-from courses.extensions import limiter
+from courses.database import writes
+from courses.extensions import db, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -91,6 +92,7 @@ def editions():
     authenticated=True,
     not_found=True,
 )
+@writes  # every answer is audited: one transaction that reads and writes, committed here
 def enrollments(course_slug: str, edition_slug: str):
     token = auth.current_token()
     coordinator = token.coordinator
@@ -107,6 +109,7 @@ def enrollments(course_slug: str, edition_slug: str):
     filters = query.model_dump(mode="json", exclude_none=True)
     auth.audit_read(token, "api.enrollments", f"edition:{edition.id}", filters=filters,
                     rows=len(page.data))  # fmt: skip
+    db.session.commit()
     return response
 
 

@@ -9,28 +9,24 @@ from courses import clock
 from courses.catalog import services
 from courses.catalog.forms import CountryTimeForm
 from courses.i18n import browser_country, country_name, current_language
-from courses.site.pagecache import shared_page
+from courses.site.http_cache import public_page
 
 bp = Blueprint("catalog", __name__)
 
 
 @bp.get("/")
+@public_page
 def index():
     """Every course with its current edition: open first, then upcoming, then closed."""
-    return shared_page(
-        lambda: render_template(
-            "catalog/index.html", entries=services.catalogue(clock.now(), current_language())
-        )
+    return render_template(
+        "catalog/index.html", entries=services.catalogue(clock.now(), current_language())
     )
 
 
 @bp.get("/courses/<course>")
+@public_page
 def course(course: str):
     """A course, its modules and the registration state of its current edition."""
-    return shared_page(lambda: _course_page(course))
-
-
-def _course_page(course: str) -> str:
     found = services.get_course_or_404(course)
     language = current_language()
     countries = [(code, country_name(code, language)) for code in found.countries]

@@ -11,6 +11,7 @@ keeps the PDF small (and, unlike fpdf2, subsets in a few milliseconds: see docs/
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -223,9 +224,12 @@ def _lines(text: str, font: str, size: float, width: float) -> list[str]:
     return [*lines, current] if current else lines
 
 
+_DARK_RUN = re.compile(rb"\x01+")
+
+
 def _draw_pdf_qr(page: canvas.Canvas, qr: segno.QRCode, *, x: float, y: float, size: float):
     """Draw the QR code as vector rectangles from its top-left corner (x, y), in points."""
-    rows = list(qr.matrix_iter(scale=1, border=0))
+    rows = qr.matrix  # one bytearray per row, 1 for a dark module, no quiet zone
     cell = size / len(rows)
     page.saveState()
     page.setFillColorRGB(0, 0, 0)
@@ -233,18 +237,13 @@ def _draw_pdf_qr(page: canvas.Canvas, qr: segno.QRCode, *, x: float, y: float, s
     # with small integers: a version-13 code has ~1,200 runs, and formatting floats for each
     # through reportlab's pure-Python path cost more than the rest of the page.
     page.transform(cell, 0, 0, -cell, x, y)
-    parts = []
-    for r, row in enumerate(rows):
-        c = 0
-        while c < len(row):
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < len(row) and row[c]:
-                c += 1
-            # One rectangle per run of dark modules keeps the page description short.
-            parts.append(f"{start} {r} {c - start} 1 re")
+    # One rectangle per run of dark modules keeps the page description short; the runs are
+    # found by the regular-expression engine rather than a Python loop over every module.
+    parts = [
+        f"{run.start()} {r} {run.end() - run.start()} 1 re"
+        for r, row in enumerate(rows)
+        for run in _DARK_RUN.finditer(row)
+    ]
     parts.append("f")
     page._code.append("\n".join(parts))  # reportlab's content stream: plain PDF operators
     page.restoreState()

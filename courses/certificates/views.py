@@ -25,6 +25,7 @@ from courses.extensions import limiter
 from courses.i18n import current_language, format_day, localized
 from courses.participants.services import enrollment_by_token
 from courses.site.errors import render_error
+from courses.site.http_cache import public_page
 
 bp = Blueprint("certificates", __name__)
 
@@ -95,6 +96,7 @@ def _code_problem(error: codes.CodeError) -> str:
 
 @bp.get("/verify")
 @limiter.limit(limits.VERIFY_PER_CLIENT)
+@public_page
 def verify_form():
     typed = request.args.get("code", "").strip()
     if not typed:
@@ -110,6 +112,7 @@ def verify_form():
 
 @bp.get("/verify/<code>")
 @limiter.limit(limits.VERIFY_PER_CLIENT)
+@public_page
 def verify(code: str):
     try:
         normalized = codes.normalize(code)
@@ -145,7 +148,7 @@ def verify(code: str):
             successor_display=codes.format_code(successor.code) if successor else None,
         )
     )
-    # A revocation must show at once: caches may keep the page but must ask again.
-    response.headers["Cache-Control"] = "no-cache"
+    # A revocation must show at once: @public_page lets caches keep the page but makes them
+    # ask again (no-cache, with the page's ETag).
     response.headers["X-Robots-Tag"] = "noindex"
     return response

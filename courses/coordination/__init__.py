@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         enrollee_views,
         enrollment_views,
         import_views,
+        listing,
         merge_views,
         models,  # noqa: F401 - the tables must be known before create_all and migrations
         sessions,  # noqa: F401 - likewise
@@ -31,8 +32,12 @@ def init_app(app: Flask) -> None:
     from courses.coordination.blueprint import create_blueprint
     from courses.coordination.cli import coordinators_cli, enrollments_cli
     from courses.digest import views as digest_views
+    from courses.extensions import db
     from courses.mail import admin_views as mail_views
 
+    with app.app_context():
+        for engine in db.engines.values():
+            listing.install(engine)
     auth_views.setup_login(app)
     bp = create_blueprint()
     for views in (

@@ -19,7 +19,7 @@ from courses import clock
 from courses.catalog.models import Course, Edition
 from courses.coordination import services, sessions
 from courses.coordination.models import Coordinator
-from courses.database import writing
+from courses.database import write_apart
 from courses.extensions import db, login_manager
 from courses.i18n import format_moment, localized
 from courses.registration.models import Enrollment
@@ -100,14 +100,12 @@ def load_enrollee(edition: Edition, enrollment_id: int) -> Enrollment:
 
 
 def record_from_get(action: str, target: str, **details: object) -> None:
-    """Audit a download (a GET) and commit, starting a fresh transaction for the write.
+    """Audit a download (a GET) and commit it, in a short write transaction of its own.
 
     GET requests open read transactions on SQLite (courses/database.py); in WAL mode a read
-    transaction cannot become a write once another process has committed since it began, so
-    the reads are ended first and the audit entry is written in a transaction of its own.
+    transaction cannot become a write once another process has committed since it began, and
+    an export reads at length (a stream, a ZIP of PDFs) without holding the write lock.
     """
     actor = me()
-    db.session.commit()
-    with writing():
+    with write_apart(db.session):
         services.record(actor, action, target, **details)
-        db.session.commit()

@@ -3,7 +3,8 @@
 Search ignores case and accents on SQLite and PostgreSQL alike: both sides are folded to plain
 lower-case letters, the typed words in Python and the stored text in SQL by `Folded`, which is
 `translate(lower(…))` on PostgreSQL and, on SQLite (whose lower() knows only ASCII and which has
-no translate()), the same Python function registered on every connection.
+no translate()), the same Python function registered on every connection of the application's
+engine (`install`, called by `coordination.init_app`).
 """
 
 from __future__ import annotations
@@ -89,7 +90,12 @@ def _fold_translate(element, compiler, **kw) -> str:
     return f"translate(lower({inner}), '{_ACCENTED}', '{_PLAIN}')"
 
 
-@event.listens_for(Engine, "connect")
+def install(engine: Engine) -> None:
+    """Give the SQLite connections of `engine` (the application's) the folding function."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _register_fold)
+
+
 def _register_fold(dbapi_connection, connection_record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function("coordination_fold", 1, fold_text, deterministic=True)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from courses.coordination.models import Coordinator
-from courses.database import UTCDateTime, writing
+from courses.database import UTCDateTime, write_apart
 from courses.extensions import db
 
 #: A session unused this long ends (a coordinator's working day).
@@ -99,22 +99,22 @@ def touch(now: datetime) -> None:
     """Record that the current session was used, at most every TOUCH_EVERY (commits).
 
     Called before the view runs, so there is nothing else to commit; the write gets a
-    transaction of its own (on SQLite a GET's read transaction cannot become a write).
+    transaction of its own (`write_apart`: on SQLite a GET's read transaction cannot become a
+    write, and most requests need not take the lock).
     """
     current = g.get(_CURRENT)
     if current is None or now - current[1] < TOUCH_EVERY:
         return
     session_id = current[0]
-    db.session.commit()
     try:
-        with writing():
+        with write_apart(db.session):
             row = db.session.get(CoordinatorSession, session_id)
             if row is not None:
                 row.last_seen_at = now
-            db.session.commit()
     except OperationalError:
         # A busy database must not keep coordinators from their page; the next one touches.
-        db.session.rollback()
+        # (write_apart has rolled back.)
+        pass
 
 
 def end(token: str | None) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from courses import clock, limits
 from courses.certificates.services import CertificateError, change_name
-from courses.database import writing
+from courses.database import write_apart
 from courses.extensions import db, limiter
 from courses.forms import ActionForm
 from courses.i18n import current_language
@@ -57,15 +57,13 @@ def home(token: str):
     now = clock.now()
     if enrollment.confirmed_at is None:
         enrollment_id = enrollment.id
-        db.session.commit()  # end the reads: the write below begins a transaction of its own
         try:
-            with writing():
+            # Only a first visit writes: the others take no lock (a hot page).
+            with write_apart(db.session):
                 services.confirm_email(enrollment, now)
-                db.session.commit()
         except OperationalError:
             # A busy database must not keep people from their page; the next visit confirms.
             log.warning("could not record the confirmation of enrollment %s", enrollment_id)
-            db.session.rollback()
     context = pages.home_context(enrollment, token, now, current_language())
     return render_template(
         "participants/home.html",

@@ -37,7 +37,7 @@ from courses.participants.pages import whatsapp_link
 from courses.registration import notices, rules, services
 from courses.registration.forms import NoticeForm, RegistrationForm, labels, registration_form
 from courses.registration.models import Enrollment
-from courses.site.pagecache import shared_page
+from courses.site.http_cache import personal_form
 
 bp = Blueprint("registration", __name__)
 
@@ -51,8 +51,7 @@ OUTCOME = "registration_outcome"
 def register(course: str, edition: str):
     """Show the form (GET) or register (POST: 303 to the confirmation, or 4xx with errors)."""
     if request.method != "POST":
-        # The empty form reads the same for everyone but for the CSRF token (see pagecache).
-        return shared_page(lambda: _empty_form(course, edition))
+        return personal_form(make_response(_empty_form(course, edition)))
     found = get_edition_or_404(course, edition)
     now = clock.now()
     language = current_language()
@@ -92,17 +91,15 @@ def register(course: str, edition: str):
     db.session.rollback()
     chosen = (form.country.data or request.args.get("country") or "").upper()
     page = _page(found, now, language, chosen)
-    return (
-        render_template(
-            "registration/register.html",
-            form=form,
-            refusal=refusal,
-            suggestion=suggestion,
-            summary=_error_summary(form),
-            **page,
-        ),
-        status,
+    html = render_template(
+        "registration/register.html",
+        form=form,
+        refusal=refusal,
+        suggestion=suggestion,
+        summary=_error_summary(form),
+        **page,
     )
+    return personal_form(make_response(html, status), refused=True)
 
 
 def _form(found: Edition, language: str) -> RegistrationForm:

@@ -1,4 +1,5 @@
-"""What every page shares: language switch, privacy notice, error pages, response headers."""
+"""What every page shares: language switch, privacy notice, error pages, response headers,
+HTTP caching and compression."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class DatabaseInteger(IntegerConverter):
 
 def init_app(app: Flask) -> None:
     from courses.registration.rules import printable
-    from courses.site import errors, headers, health, logging
+    from courses.site import errors, headers, health, http_cache, logging
     from courses.site.views import bp, template_globals
 
     # Before any blueprint adds its rules, so every `<int:…>` uses it.
@@ -31,3 +32,4 @@ def init_app(app: Flask) -> None:
     app.context_processor(template_globals)
     errors.init_app(app)
     headers.init_app(app)
+    http_cache.init_app(app)

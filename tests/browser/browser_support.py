@@ -122,6 +122,8 @@ class LiveServer:
     process: subprocess.Popen | None = None
     #: The delivery worker (`outbox work`) beside the web server, as `make run` starts it.
     worker: subprocess.Popen | None = None
+    #: How far the per-test error check has read the log.
+    log_checked: int = 0
 
     def flask(self, *args: str, stdin: str | None = None) -> str:
         """Run `flask --app wsgi ARGS` against the server's database; fail loudly."""
@@ -194,6 +196,14 @@ class LiveServer:
                     process.kill()
                     process.wait()
 
+    def read_new_log(self) -> str:
+        """What the server logged since the last call (the log is only ever appended to)."""
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_checked)
+            new = log.read()
+        self.log_checked += len(new)
+        return new.decode(errors="replace")
+
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -203,7 +213,7 @@ class LiveServer:
 
 @dataclass
 class CheckedPage:
-    """One page as the server sent it, kept for the HTML validation at the end of the session."""
+    """One page as the server sent it, kept for the HTML validation when its test ends."""
 
     name: str
     url: str
@@ -212,7 +222,7 @@ class CheckedPage:
 
 @dataclass
 class SiteChecks:
-    """Collects what every page must satisfy; the session's last test validates the HTML."""
+    """What every page must satisfy, and each page shown (validated when its test ends)."""
 
     base_url: str
     pages: list[CheckedPage] = field(default_factory=list)

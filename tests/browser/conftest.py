@@ -18,21 +18,11 @@ from tests.browser.browser_support import (
     MailCatcher,
     SiteChecks,
     free_port,
+    run_vnu,
 )
 
 COORDINATOR_EMAIL = "coordinacion@example.org"
 COORDINATOR_PASSWORD = "pesca-artesanal-2023"
-
-#: Tests that read what the whole session collected; they run after every other test.
-SESSION_END_TESTS = ("test_every_page_visited_is_valid_html", "test_server_logged_no_error")
-
-
-def pytest_collection_modifyitems(session, config, items) -> None:
-    """Run the session-wide checks (HTML validation, server log) after the journeys."""
-    last = [item for item in items if item.originalname in SESSION_END_TESTS]
-    for item in last:
-        items.remove(item)
-    items.extend(last)
 
 
 @pytest.fixture(scope="session")
@@ -110,8 +100,22 @@ def coordinator(live_server) -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def site_checks(live_server) -> SiteChecks:
-    """Every page the session's journeys showed, for the checks that run once at the end."""
+    """What every page must satisfy, and the pages each browser context showed."""
     return SiteChecks(base_url=live_server.url)
+
+
+@pytest.fixture(autouse=True)
+def server_logs_no_error(request) -> Iterator[None]:
+    """After each test that used the live server: nothing it (or a session fixture set up for
+    it) asked made the server log a traceback or answer 500. Each test reads the log from where
+    the previous one stopped, so the check holds in any order and for a test run alone."""
+    yield
+    if "live_server" not in request.fixturenames:
+        return
+    server = request.getfixturevalue("live_server")
+    new = server.read_new_log()
+    assert "Traceback" not in new, server.log_tail(120)
+    assert '" 500 ' not in new, server.log_tail(120)
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +129,7 @@ def chromium() -> Iterator:
         browser.close()
 
 
-def _browsing(chromium, site_checks, *, javascript: bool) -> Iterator[Browsing]:
+def _browsing(chromium, site_checks, tmp_path, *, javascript: bool) -> Iterator[Browsing]:
     context = chromium.new_context(
         viewport=PHONE,
         device_scale_factor=1,
@@ -136,22 +140,29 @@ def _browsing(chromium, site_checks, *, javascript: bool) -> Iterator[Browsing]:
         locale="es-CL",
     )
     context.set_default_timeout(10_000)
+    first = len(site_checks.pages)
     try:
         yield Browsing(context, site_checks, javascript=javascript)
     finally:
         context.close()
+    # Every page this context showed is valid HTML (the Nu Html Checker, one JVM per test).
+    shown = site_checks.pages[first:]
+    if shown:
+        errors = run_vnu(shown, tmp_path / "vnu")
+        names = ", ".join(sorted({page.name for page in shown}))
+        assert not errors, "Nu Html Checker errors:\n" + "\n".join(errors) + f"\n({names})"
 
 
 @pytest.fixture
-def browsing(chromium, site_checks) -> Iterator[Browsing]:
+def browsing(chromium, site_checks, tmp_path) -> Iterator[Browsing]:
     """A fresh phone-sized browser context (own cookies), scripts on."""
-    yield from _browsing(chromium, site_checks, javascript=True)
+    yield from _browsing(chromium, site_checks, tmp_path, javascript=True)
 
 
 @pytest.fixture
-def browsing_without_js(chromium, site_checks) -> Iterator[Browsing]:
+def browsing_without_js(chromium, site_checks, tmp_path) -> Iterator[Browsing]:
     """A fresh phone-sized browser context with JavaScript disabled."""
-    yield from _browsing(chromium, site_checks, javascript=False)
+    yield from _browsing(chromium, site_checks, tmp_path, javascript=False)
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,7 @@ def _read_then_write(app, method: str) -> float:
     """What a view does: read, then write, then commit. Returns the seconds it took."""
     begun = time.monotonic()
     with app.test_request_context("/", method=method):
+        app.preprocess_request()  # the request's hooks: the factory's declares its write intent
         db.session.execute(text("SELECT n FROM counter")).scalar()
         db.session.execute(text("UPDATE counter SET n = n + 10"))
         db.session.commit()

@@ -217,8 +217,8 @@ def measure_pdf(app, seconds: float = 4.0, limit: int = 200) -> PdfResult:
     """Render certificates one after the other in this process with `render_pdf`."""
     result = PdfResult()
     try:
+        from courses.certificates.documents import render_pdf
         from courses.certificates.models import Certificate
-        from courses.certificates.services import render_pdf
     except ImportError:
         result.missing = "n/a (render_pdf missing)"
         return result

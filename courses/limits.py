@@ -66,8 +66,3 @@ def form_contact_key() -> str:
         return "phone:" + clean_phone(raw, country, "es")
     except ValueError:
         return "phone:" + "".join(char for char in raw if char.isdigit())
-
-
-def only_posts() -> bool:
-    """Exempt GETs: limits count submissions, not page views."""
-    return request.method != "POST"

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -61,7 +62,27 @@ VALID = {
     "consent": "y",
 }
 
+#: An edition's dates counted from NOW, for pages that show how long is left: registration
+#: opened 30 days before NOW and closes 11 days after it; completion is due 60 days after it.
+#: `make_course(**COUNTED_FROM_NOW)`.
+COUNTED_FROM_NOW = {
+    "opens": NOW - timedelta(days=30),
+    "closes": NOW + timedelta(days=11),
+    "complete_by": NOW + timedelta(days=60),
+}
+
 _counter = iter(range(1, 10_000_000))
+
+
+def numbered_modules(count: int) -> list[str]:
+    """Module titles "Módulo 1" … "Módulo <count>", for `make_course(module_titles=...)`."""
+    return [f"Módulo {n}" for n in range(1, count + 1)]
+
+
+def slug_title(slug: str) -> dict[str, str]:
+    """A title made from the slug ("Curso <slug>" / "Course <slug>"), for pages that name
+    several courses and tests that tell them apart by it: `make_course(slug, title=...)`."""
+    return {"es": f"Curso {slug}", "en": f"Course {slug}"}
 
 
 def quiz(position: int) -> list[dict]:
@@ -89,9 +110,13 @@ def make_course(
     closes: datetime = CLOSES,
     complete_by: datetime | None = None,
     source_toml: str | None = None,
+    module_titles: list[str] | None = None,
 ) -> Edition:
     """A course with `modules` of the reference modules (30 minutes each, three quiz questions)
-    and one edition, open at NOW; returns the edition (flushed, not committed)."""
+    and one edition, open at NOW; returns the edition (flushed, not committed).
+
+    `module_titles` replaces the modules' Spanish titles (by default the reference ones, then
+    "Módulo N"), e.g. `numbered_modules(6)` where a test reads the titles back (exports)."""
     course = Course(
         slug=slug,
         title=title or REFERENCE_TITLE,
@@ -109,7 +134,12 @@ def make_course(
         source_toml=source_toml,
     )
     for position in range(1, modules + 1):
-        title_es = MODULE_TITLES[position - 1] if position <= 6 else f"Módulo {position}"
+        if module_titles is not None:
+            title_es = module_titles[position - 1]
+        elif position <= 6:
+            title_es = MODULE_TITLES[position - 1]
+        else:
+            title_es = f"Módulo {position}"
         course.modules.append(
             Module(
                 position=position,
@@ -296,6 +326,16 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
         },
     )
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
+
+
+def login_new(app: Flask, client: FlaskClient, role: str = "admin", **fields) -> str:
+    """Create a coordinator (`make_coordinator(role, **fields)`, committed in a context of its
+    own) and sign in as them, outside any context; returns their e-mail."""
+    with app.app_context():
+        email = make_coordinator(role, **fields).email
+        db.session.commit()
+    login(client, email)
+    return email
 
 
 def post(client: FlaskClient, url: str, data: dict | None = None, *, form_url: str | None = None):

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from courses import clock
 from courses.catalog import services, upsert
-from courses.catalog.loader import CourseFileError, read_course_files
+from courses.catalog.checker import CourseFileError
+from courses.catalog.loader import read_course_files
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
 from courses.registration import notices

@@ -1,16 +1,17 @@
 """The course file's optional `[[contacts]]` and `[[questions]]`, checked like every other key.
 
 Kept apart from loader.py (which reads the rest of the file) so each stays short; the checker
-passed in is loader's, collecting "KEY: REASON" problems instead of stopping at the first.
+passed in (`checker.Checker`) collects "KEY: REASON" problems instead of stopping at the first.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Protocol
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from courses.catalog.checker import Checker
 
 CONTACT_KEYS = {"country", "name", "email", "whatsapp"}
 QUESTION_KEYS = {"key", "label", "kind", "choices", "required"}
@@ -18,13 +19,6 @@ QUESTION_KINDS = ("choice", "text")
 #: A question's key is also a form field name (`q_<key>`) and an export column header.
 QUESTION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-
-
-class Checker(Protocol):
-    def fail(self, key: str, reason: str) -> None: ...
-    def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None: ...
-    def text(self, table: dict, key: str, path: str, required: bool = False) -> dict: ...
-    def name(self, value: object, path: str, longest: int = ...) -> str: ...
 
 
 def tables(

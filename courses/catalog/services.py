@@ -19,9 +19,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from courses.catalog.contacts import Contact, course_contacts
 from courses.catalog.models import Course, Edition, Module
-
-# Loading lives in upsert.py; importable from here too, where other features first found it.
-from courses.catalog.upsert import load_courses, refresh_demo_edition  # noqa: F401
 from courses.extensions import db
 from courses.i18n import (
     COUNTRY_TIMEZONES,

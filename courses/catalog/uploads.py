@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from courses.catalog import upsert
-from courses.catalog.loader import CourseFileError, CourseSpec, Problem, read_course_files
+from courses.catalog.checker import CourseFileError, Problem
+from courses.catalog.loader import CourseSpec, read_course_files
 from courses.catalog.models import Course
 from courses.extensions import db
 

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from courses.catalog.loader import CourseFileError, CourseSpec, Problem
+from courses.catalog.checker import CourseFileError, Problem
+from courses.catalog.loader import CourseSpec
 from courses.catalog.models import Course, Edition, Module
 from courses.extensions import db
 from courses.participants.models import ModuleCompletion, QuizAttempt

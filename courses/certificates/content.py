@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -23,6 +22,7 @@ from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
 from courses.i18n import country_name, localized
 from courses.registration.rules import printable
+from courses.urls import public_url
 
 LANGUAGES = ("es", "en")
 
@@ -164,7 +164,7 @@ def _image(stored: dict | None) -> bytes | None:
 
 def verify_url(code: str) -> str:
     """The public address the QR code carries: PUBLIC_BASE_URL/verify/<code> (a contract)."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/verify/{code}"
+    return public_url("certificates.verify", code=code)
 
 
 def qr_text(cert: Certificate, course_title: str, edition_text: str) -> str:

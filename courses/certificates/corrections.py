@@ -23,6 +23,10 @@ from courses.extensions import db
 from courses.registration.models import Enrollment
 
 
+class AlreadyDecided(CertificateError):
+    """The request was decided before (by someone else, or in another tab)."""
+
+
 @dataclass(frozen=True)
 class CorrectionDecision:
     """What a decision did, for the audit log and the coordinator's message."""
@@ -39,10 +43,12 @@ def decide_name_correction(
 ) -> CorrectionDecision:
     """Approve (reissue under the requested name) or reject an undecided request.
 
-    Raises CertificateError when approving is impossible (no certificate to reissue, a name
-    the rules refuse); nothing is recorded then. The caller checks `correction.decision` is
-    still None and commits.
+    Raises AlreadyDecided for a request decided before, and CertificateError when approving
+    is impossible (no certificate to reissue, a name the rules refuse); nothing is recorded
+    then. The caller commits.
     """
+    if correction.decision is not None:
+        raise AlreadyDecided(_("Esa solicitud ya fue resuelta."))
     person = correction.enrollment
     old_name = person.name
     if approve:

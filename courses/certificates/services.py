@@ -16,13 +16,9 @@ from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Course
 from courses.certificates import codes
-
-# render_pdf and render_png are part of this module's interface (ARCHITECTURE.md).
 from courses.certificates.content import verify_url
 from courses.certificates.credentials import STATUS_LIST_SIZE
-from courses.certificates.documents import render_pdf  # noqa: F401
 from courses.certificates.models import Certificate, NameCorrection
-from courses.certificates.picture import render_png  # noqa: F401
 from courses.extensions import db
 from courses.i18n import localized
 from courses.mail.services import queue_email
@@ -232,11 +228,19 @@ def pending_name_correction(enrollment: Enrollment) -> NameCorrection | None:
     return db.session.scalars(_PENDING_CORRECTION, {"enrollment": enrollment.id}).first()
 
 
+def resend_ready_mail(cert: Certificate, now: datetime) -> None:
+    """A coordinator's "send again": only a valid certificate of a person not erased."""
+    if not cert.is_valid or cert.enrollment.erased_at is not None:
+        raise CertificateError(_("Solo se reenvía un certificado vigente."))
+    queue_ready_mail(cert, now)
+
+
 def queue_ready_mail(cert: Certificate, now: datetime) -> None:
     """Queue "tu certificado está listo" (personal link, downloads, verification link).
 
-    Issuing and reissuing call it; a coordinator's "send again" too. Nothing is sent to an
-    erased enrollment. Delivery happens from the outbox after the caller's commit.
+    Issuing and reissuing call it; a coordinator's "send again" too (`resend_ready_mail`).
+    Nothing is sent to an erased enrollment. Delivery happens from the outbox after the
+    caller's commit.
     """
     enrollment = cert.enrollment
     if enrollment.erased_at is not None:

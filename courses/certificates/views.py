@@ -13,14 +13,10 @@ from flask_babel import gettext as _
 from courses import limits
 from courses.certificates import codes
 from courses.certificates.content import edition_name, hours_text, total_minutes
+from courses.certificates.documents import render_pdf
 from courses.certificates.models import Certificate
-from courses.certificates.services import (
-    certificate_state,
-    current_certificate,
-    find_by_code,
-    render_pdf,
-    render_png,
-)
+from courses.certificates.picture import render_png
+from courses.certificates.services import certificate_state, current_certificate, find_by_code
 from courses.extensions import limiter
 from courses.i18n import current_language, format_day, localized
 from courses.participants.services import enrollment_by_token

@@ -5,7 +5,7 @@ Kept apart from the other coordinator pages so the session and login rules live 
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
@@ -76,7 +76,6 @@ def login():
         if coordinator is not None:
             # A fresh session: nothing from before the login (a planted cookie) survives it.
             session.clear()
-            g.pop("csrf_token", None)  # it belonged to the cleared session
             sessions.start(coordinator, now)
             login_user(coordinator)
             coordinator.last_login_at = now
@@ -101,7 +100,6 @@ def logout():
         db.session.commit()
         logout_user()
         session.clear()
-        g.pop("csrf_token", None)
     return redirect(url_for("coordination.login"), code=303)
 
 

@@ -14,7 +14,7 @@ from courses.catalog.models import Edition
 from courses.certificates import services as cert_services
 from courses.certificates.archive import certificates_zip as build_zip
 from courses.certificates.codes import format_code
-from courses.certificates.corrections import decide_name_correction
+from courses.certificates.corrections import AlreadyDecided, decide_name_correction
 from courses.certificates.models import Certificate, NameCorrection
 from courses.coordination import exports, services
 from courses.coordination.blueprint import PREFIX, load_edition, me, record_from_get
@@ -126,10 +126,11 @@ def resend(course_slug: str, edition_slug: str, certificate_id: int):
     cert = _certificate(edition, certificate_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if cert_services.certificate_state(cert) != "valid" or cert.enrollment.erased_at is not None:
-        flash(_("Solo se reenvía un certificado vigente."), "error")
+    try:
+        cert_services.resend_ready_mail(cert, clock.now())
+    except cert_services.CertificateError as error:
+        flash(str(error), "error")
         return _back(edition)
-    cert_services.queue_ready_mail(cert, clock.now())
     services.record(me(), "certificate.resend", f"certificate:{cert.id}", code=cert.code)
     db.session.commit()
     flash(
@@ -150,11 +151,11 @@ def decide_correction(course_slug: str, edition_slug: str, correction_id: int, d
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if correction.decision is not None:
-        flash(_("Esa solicitud ya fue resuelta."), "warning")
-        return _back(edition)
     try:
         result = decide_name_correction(correction, decision == "approve", me().id, clock.now())
+    except AlreadyDecided as error:
+        flash(str(error), "warning")
+        return _back(edition)
     except cert_services.CertificateError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -177,16 +178,7 @@ def decide_correction(course_slug: str, edition_slug: str, correction_id: int, d
 
 def certificates_zip(course_slug: str, edition_slug: str):
     edition = load_edition(course_slug, edition_slug)
-    valid = db.session.scalars(
-        select(Certificate)
-        .where(
-            Certificate.enrollment_id.in_(services.scoped_enrollment_ids(me(), edition)),
-            Certificate.is_valid,
-        )
-        .order_by(Certificate.id)
-        .execution_options(yield_per=100)
-    )
-    spool, count = build_zip(valid)
+    spool, count = build_zip(services.valid_certificates(me(), edition))
     record_from_get(
         "export.certificates_zip",
         f"edition:{edition.id}",

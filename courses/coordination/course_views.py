@@ -25,7 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from courses.catalog import uploads
-from courses.catalog.loader import CourseFileError
+from courses.catalog.checker import CourseFileError
 from courses.catalog.models import Course
 from courses.coordination import services
 from courses.coordination.blueprint import me, require_admin

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from courses.catalog.loader import SLUG
+from courses.catalog.checker import SLUG
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
 from courses.registration import seats

@@ -6,7 +6,7 @@ written once and list, export, import and every action share it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -268,6 +268,22 @@ def scoped_enrollment_ids(coordinator: Coordinator, edition: Edition) -> ColumnE
         scoped_enrollments(coordinator, edition)
         .with_only_columns(Enrollment.id, maintain_column_froms=True)
         .scalar_subquery()
+    )
+
+
+def valid_certificates(coordinator: Coordinator, edition: Edition) -> Iterator[Certificate]:
+    """The valid certificates of the edition's enrollees in scope, oldest first, read in
+    batches (the ZIP of an edition may hold thousands)."""
+    return iter(
+        db.session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.enrollment_id.in_(scoped_enrollment_ids(coordinator, edition)),
+                Certificate.is_valid,
+            )
+            .order_by(Certificate.id)
+            .execution_options(yield_per=100)
+        )
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from courses.mail.services import queue_email
 from courses.registration import rules
 from courses.registration.models import Enrollment, OpeningNotice
 from courses.registration.rules import InvalidRegistration
+from courses.urls import public_url
 
 
 def ask_to_be_told(
@@ -144,7 +144,6 @@ def _notify_course(course: Course, now: datetime) -> int:
 
 
 def _tell(course: Course, edition: Edition, address: str, language: str, now: datetime) -> None:
-    base = current_app.config["PUBLIC_BASE_URL"]
     with force_locale(language):
         queue_email(
             kind="edition-open",
@@ -154,6 +153,6 @@ def _tell(course: Course, edition: Edition, address: str, language: str, now: da
             now=now,
             course_title=localized(course.title, language),
             edition_label=edition.slug,
-            form_url=f"{base}/courses/{course.slug}/{edition.slug}/register",
+            form_url=public_url("registration.register", course=course.slug, edition=edition.slug),
             contacts=course_contacts(course, language),
         )

@@ -23,7 +23,7 @@ from courses.i18n import format_deadline, localized, timezone_label
 from courses.mail.services import queue_email
 from courses.registration import rules, seats, tokens
 from courses.registration.models import REGISTERED, WAITING, Enrollment
-from courses.registration.rules import Applicant, InvalidRegistration  # noqa: F401 - for views
+from courses.registration.rules import Applicant
 
 #: Outcomes of `register`: a seat (or unlimited place), the waiting list, or already there.
 ALREADY = "already"

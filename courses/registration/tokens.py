@@ -15,6 +15,8 @@ import secrets
 
 from flask import current_app
 
+from courses.urls import public_url
+
 #: 16 random bytes of salt; the token itself carries 160 bits of HMAC output.
 SALT_BYTES = 16
 TOKEN_BYTES = 20
@@ -38,4 +40,4 @@ def hash_token(token: str) -> str:
 
 def personal_link(token: str) -> str:
     """The absolute personal link sent by e-mail."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/my/{token}"
+    return public_url("participants.home", token=token)

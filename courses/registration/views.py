@@ -71,7 +71,7 @@ def register(course: str, edition: str):
         )
     except services.RegistrationClosed as error:
         refusal, status = error.message, 403
-    except services.InvalidRegistration as error:
+    except rules.InvalidRegistration as error:
         for field, message in error.errors.items():
             form[field].errors = [message]
         suggestion = error.suggestion
@@ -174,8 +174,8 @@ def registered(course: str, edition: str):
     return response
 
 
-def _applicant(form: RegistrationForm) -> services.Applicant:
-    return services.Applicant(
+def _applicant(form: RegistrationForm) -> rules.Applicant:
+    return rules.Applicant(
         name=form.name.data or "",
         email=form.email.data or "",
         phone=form.phone.data or "",
@@ -194,7 +194,7 @@ def _page(edition: Edition, now, language: str, chosen: str) -> dict:
     return {
         "edition": edition,
         "course_title": localized(course.title, language),
-        "course_url": f"/courses/{course.slug}",
+        "course_url": url_for("catalog.course", course=course.slug),
         "registration": registration_state(edition, now, language, country=chosen or None),
         "chosen_country": chosen,
         "phone_examples": [
@@ -247,7 +247,7 @@ def notify(course: str):
                 language=language,
                 now=now,
             )
-        except services.InvalidRegistration as error:
+        except rules.InvalidRegistration as error:
             db.session.rollback()
             names = labels()
             for field, message in error.errors.items():
@@ -260,7 +260,7 @@ def notify(course: str):
             flash(
                 _("Listo: te enviaremos un solo mensaje cuando abran las inscripciones."), "success"
             )
-            return redirect(f"/courses/{found.slug}", code=303)
+            return redirect(url_for("catalog.course", course=found.slug), code=303)
     edition = current_edition(found, now)
     elsewhere = _elsewhere(edition, now, language, form) if edition is not None else {}
     if edition is None:
@@ -270,7 +270,7 @@ def notify(course: str):
     page = render_template(
         "registration/notify.html",
         course_title=localized(found.title, language),
-        course_url=f"/courses/{found.slug}",
+        course_url=url_for("catalog.course", course=found.slug),
         summary=summary,
         **elsewhere,
     )

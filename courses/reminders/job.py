@@ -26,6 +26,7 @@ from courses.registration import tokens
 from courses.registration.models import REGISTERED, Enrollment
 from courses.reminders import rules
 from courses.reminders.models import ReminderStop
+from courses.urls import public_url
 
 #: Local hour from which the day's reminders go out.
 SEND_HOUR = 10
@@ -68,7 +69,7 @@ def enrollment_for_stop_token(token: str) -> int | None:
 
 
 def stop_link(enrollment_id: int) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/reminders/stop/{stop_token(enrollment_id)}"
+    return public_url("reminders.stop_page", token=stop_token(enrollment_id))
 
 
 def stop(enrollment_id: int, now: datetime) -> None:

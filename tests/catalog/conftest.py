@@ -31,11 +31,3 @@ def load(runner):
         return runner.invoke(args=["courses", "load", *map(str, paths)])
 
     return run
-
-
-@pytest.fixture
-def app(app):
-    """LEGACY, until this directory's tests open their own contexts (issue 15): the test body
-    runs inside one application context, which every request of the test shares."""
-    with app.app_context():
-        yield app

@@ -134,18 +134,19 @@ def test_the_current_edition_is_the_open_one_else_the_next_else_the_last_closed(
         "registration_closes = 2024-07-19\n"
     )
     assert load(course_file(text)).exit_code == 0
-    course = db.session.scalar(select(Course).where(Course.slug == "ejemplo"))
-    at = lambda *args: datetime(*args, tzinfo=UTC)  # noqa: E731
-    assert current_edition(course, at(2023, 7, 1)).slug == "2023"
-    assert current_edition(course, at(2023, 8, 1)).slug == "2024"
-    assert current_edition(course, at(2024, 7, 1)).slug == "2024"
-    assert current_edition(course, at(2025, 1, 1)).slug == "2024"
-    state = registration_state(course.editions[0], at(2023, 7, 1), "en", country="PE")
-    assert state.state == "open"
-    assert state.sentence == "Registration open until Friday, July 21, 2023, 23:59 (Chile time)"
-    assert state.deadline_words == "Friday, July 21, 2023, 23:59 (Chile time)"
-    assert state.deadline_in_country == "In Peru: Friday, July 21, 2023, 22:59 (Peru time)"
-    assert state.opens_words == "Thursday, June 1, 2023 (Chile time)"
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.slug == "ejemplo"))
+        at = lambda *args: datetime(*args, tzinfo=UTC)  # noqa: E731
+        assert current_edition(course, at(2023, 7, 1)).slug == "2023"
+        assert current_edition(course, at(2023, 8, 1)).slug == "2024"
+        assert current_edition(course, at(2024, 7, 1)).slug == "2024"
+        assert current_edition(course, at(2025, 1, 1)).slug == "2024"
+        state = registration_state(course.editions[0], at(2023, 7, 1), "en", country="PE")
+        assert state.state == "open"
+        assert state.sentence == "Registration open until Friday, July 21, 2023, 23:59 (Chile time)"
+        assert state.deadline_words == "Friday, July 21, 2023, 23:59 (Chile time)"
+        assert state.deadline_in_country == "In Peru: Friday, July 21, 2023, 22:59 (Peru time)"
+        assert state.opens_words == "Thursday, June 1, 2023 (Chile time)"
 
 
 def test_an_unknown_course_is_a_plain_404(client):

@@ -44,38 +44,40 @@ def course() -> Course:
     return db.session.scalar(select(Course).where(Course.slug == "ejemplo"))
 
 
-def test_contacts_and_questions_are_loaded_and_stored(course_file, load):
+def test_contacts_and_questions_are_loaded_and_stored(app, course_file, load):
     result = load(course_file(EXAMPLE + CONTACTS + QUESTIONS))
     assert result.exit_code == 0, result.output
-    loaded = course()
-    assert loaded.contacts == [
-        {
-            "country": "PE",
-            "name": {"es": "Punto focal de Perú", "en": "Peru focal point"},
-            "email": "pesca.pe@example.org",
-            "whatsapp": "+51987654321",
-        },
-        {
-            "country": "CL",
-            "name": {"es": "Mesa de ayuda Chile"},
-            "email": "ayuda.cl@example.org",
-            "whatsapp": None,
-        },
-    ]
-    gender, boat = loaded.questions
-    assert gender["key"] == "gender" and gender["kind"] == "choice"
-    assert gender["choices"][3] == {"es": "Prefiero no decirlo", "en": "Prefer not to say"}
-    assert gender["required"] is False
-    assert boat == {
-        "key": "boat",
-        "label": {"es": "Nombre de tu embarcación"},
-        "kind": "text",
-        "choices": [],
-        "required": False,
-    }
+    with app.app_context():
+        loaded = course()
+        assert loaded.contacts == [
+            {
+                "country": "PE",
+                "name": {"es": "Punto focal de Perú", "en": "Peru focal point"},
+                "email": "pesca.pe@example.org",
+                "whatsapp": "+51987654321",
+            },
+            {
+                "country": "CL",
+                "name": {"es": "Mesa de ayuda Chile"},
+                "email": "ayuda.cl@example.org",
+                "whatsapp": None,
+            },
+        ]
+        gender, boat = loaded.questions
+        assert gender["key"] == "gender" and gender["kind"] == "choice"
+        assert gender["choices"][3] == {"es": "Prefiero no decirlo", "en": "Prefer not to say"}
+        assert gender["required"] is False
+        assert boat == {
+            "key": "boat",
+            "label": {"es": "Nombre de tu embarcación"},
+            "kind": "text",
+            "choices": [],
+            "required": False,
+        }
     # Loading again without them removes them: the file is the truth.
     assert load(course_file(EXAMPLE)).exit_code == 0
-    assert course().contacts == [] and course().questions == []
+    with app.app_context():
+        assert course().contacts == [] and course().questions == []
 
 
 BAD = [
@@ -107,29 +109,33 @@ BAD = [
 
 @pytest.mark.parametrize(("old", "new", "key", "reason"), BAD, ids=[b[2] + b[3] for b in BAD])
 def test_a_bad_contact_or_question_is_refused_with_file_key_and_reason(
-    course_file, load, old, new, key, reason
+    app, course_file, load, old, new, key, reason
 ):
     assert load(course_file(EXAMPLE)).exit_code == 0
-    before = snapshot()
-    stored = (course().contacts, course().questions)
+    with app.app_context():
+        before = snapshot()
+        stored = (course().contacts, course().questions)
     text = (EXAMPLE + CONTACTS + QUESTIONS).replace(old, new, 1)
     result = load(course_file(text, name="bad.toml"))
     assert result.exit_code != 0
     assert f"bad.toml: {key}: " in result.stderr and reason in result.stderr, result.stderr
-    assert snapshot() == before
-    assert (course().contacts, course().questions) == stored
+    with app.app_context():
+        assert snapshot() == before
+        assert (course().contacts, course().questions) == stored
 
 
-def test_a_contact_without_email_or_whatsapp_is_refused(course_file, load):
+def test_a_contact_without_email_or_whatsapp_is_refused(app, course_file, load):
     text = EXAMPLE + '\n[[contacts]]\ncountry = "CL"\nname = "Alguien"\n'
     result = load(course_file(text, name="bad.toml"))
     assert result.exit_code != 0
     assert "bad.toml: contacts[1]: needs an email, a whatsapp number or both" in result.stderr
-    assert course() is None
+    with app.app_context():
+        assert course() is None
 
 
-def test_a_choice_question_needs_two_choices(course_file, load):
+def test_a_choice_question_needs_two_choices(app, course_file, load):
     text = EXAMPLE + '\n[[questions]]\nkey = "x"\nlabel = "X"\nkind = "choice"\nchoices = ["a"]\n'
     result = load(course_file(text, name="bad.toml"))
     assert "bad.toml: questions[1].choices: needs a list of at least two choices" in result.stderr
-    assert course() is None
+    with app.app_context():
+        assert course() is None

@@ -19,19 +19,20 @@ def course(slug: str = "ejemplo") -> Course:
     return db.session.scalar(select(Course).where(Course.slug == slug))
 
 
-def test_a_valid_file_is_loaded_with_localized_texts_modules_and_editions(course_file, load):
+def test_a_valid_file_is_loaded_with_localized_texts_modules_and_editions(app, course_file, load):
     result = load(course_file())
     assert result.exit_code == 0, result.output
     assert "ejemplo: created" in result.output
-    loaded = course()
-    assert loaded.title == {"es": "Curso de ejemplo", "en": "Example course"}
-    assert loaded.description == {"es": "Un curso corto."}
-    assert loaded.countries == ["CL", "PE"]
-    assert [(m.position, m.title, m.minutes) for m in loaded.modules] == [
-        (1, {"es": "Uno"}, 20),
-        (2, {"es": "Dos", "en": "Two"}, None),
-    ]
-    (edition,) = loaded.editions
+    with app.app_context():
+        loaded = course()
+        assert loaded.title == {"es": "Curso de ejemplo", "en": "Example course"}
+        assert loaded.description == {"es": "Un curso corto."}
+        assert loaded.countries == ["CL", "PE"]
+        assert [(m.position, m.title, m.minutes) for m in loaded.modules] == [
+            (1, {"es": "Uno"}, 20),
+            (2, {"es": "Dos", "en": "Two"}, None),
+        ]
+        (edition,) = loaded.editions
     # Opens at the start of 1 June, Santiago (UTC-4 in winter); closes at the midnight ending
     # 21 July there, so the whole of 21 July is included.
     assert edition.registration_opens == datetime(2023, 6, 1, 4, tzinfo=UTC)
@@ -39,32 +40,36 @@ def test_a_valid_file_is_loaded_with_localized_texts_modules_and_editions(course
     assert edition.capacity == 0
 
 
-def test_local_date_times_and_offset_date_times_are_read_as_instants(course_file, load):
+def test_local_date_times_and_offset_date_times_are_read_as_instants(app, course_file, load):
     text = EXAMPLE.replace(
         "registration_opens = 2023-06-01", "registration_opens = 2023-06-01T09:30:00"
     ).replace("registration_closes = 2023-07-21", "registration_closes = 2023-07-21T18:00:00-05:00")
     text += "complete_by = 2023-09-30\n"
     assert load(course_file(text)).exit_code == 0
-    (edition,) = course().editions
+    with app.app_context():
+        (edition,) = course().editions
     assert edition.registration_opens == datetime(2023, 6, 1, 13, 30, tzinfo=UTC)
     assert edition.registration_closes == datetime(2023, 7, 21, 23, 0, tzinfo=UTC)
     # 30 September is summer time in Chile (UTC-3) from the first Sunday of September.
     assert edition.complete_by == datetime(2023, 10, 1, 3, tzinfo=UTC)
 
 
-def test_loading_the_same_file_twice_changes_nothing(course_file, load):
+def test_loading_the_same_file_twice_changes_nothing(app, course_file, load):
     path = course_file()
     assert load(path).exit_code == 0
-    before = snapshot()
+    with app.app_context():
+        before = snapshot()
     again = load(path)
     assert again.exit_code == 0
     assert "ejemplo: unchanged" in again.output
-    assert snapshot() == before
+    with app.app_context():
+        assert snapshot() == before
 
 
-def test_a_changed_file_updates_the_course_in_place(course_file, load):
+def test_a_changed_file_updates_the_course_in_place(app, course_file, load):
     assert load(course_file()).exit_code == 0
-    ids = (course().id, [m.id for m in course().modules], [e.id for e in course().editions])
+    with app.app_context():
+        ids = (course().id, [m.id for m in course().modules], [e.id for e in course().editions])
     changed = EXAMPLE.replace('"Curso de ejemplo"', '"Curso renovado"').replace(
         "registration_closes = 2023-07-21", "registration_closes = 2023-07-28"
     )
@@ -72,20 +77,22 @@ def test_a_changed_file_updates_the_course_in_place(course_file, load):
     result = load(course_file(changed))
     assert result.exit_code == 0, result.output
     assert "ejemplo: updated" in result.output
-    updated = course()
-    assert updated.title["es"] == "Curso renovado"
-    assert [m.title["es"] for m in updated.modules] == ["Uno", "Dos", "Tres"]
-    assert updated.editions[0].registration_closes == datetime(2023, 7, 29, 4, tzinfo=UTC)
-    assert ids[0] == updated.id
-    assert ids[1] == [m.id for m in updated.modules][:2]
-    assert ids[2] == [e.id for e in updated.editions]
+    with app.app_context():
+        updated = course()
+        assert updated.title["es"] == "Curso renovado"
+        assert [m.title["es"] for m in updated.modules] == ["Uno", "Dos", "Tres"]
+        assert updated.editions[0].registration_closes == datetime(2023, 7, 29, 4, tzinfo=UTC)
+        assert ids[0] == updated.id
+        assert ids[1] == [m.id for m in updated.modules][:2]
+        assert ids[2] == [e.id for e in updated.editions]
 
 
-def test_editions_absent_from_the_file_are_kept(course_file, load):
+def test_editions_absent_from_the_file_are_kept(app, course_file, load):
     two = EXAMPLE + '\n[[editions]]\nslug = "2024"\nregistration_closes = 2024-07-19\n'
     assert load(course_file(two)).exit_code == 0
     assert load(course_file(EXAMPLE)).exit_code == 0
-    assert sorted(e.slug for e in course().editions) == ["2023", "2024"]
+    with app.app_context():
+        assert sorted(e.slug for e in course().editions) == ["2023", "2024"]
 
 
 def _enrol(edition: Edition) -> Enrollment:
@@ -106,27 +113,33 @@ def _enrol(edition: Edition) -> Enrollment:
     return enrollment
 
 
-def test_a_module_nobody_completed_can_be_removed(course_file, load):
+def test_a_module_nobody_completed_can_be_removed(app, course_file, load):
     three = EXAMPLE + '\n[[modules]]\ntitle = "Tres"\n'
     assert load(course_file(three)).exit_code == 0
     assert load(course_file(EXAMPLE)).exit_code == 0
-    assert [m.title["es"] for m in course().modules] == ["Uno", "Dos"]
-    assert db.session.scalar(select(db.func.count(Module.id))) == 2
+    with app.app_context():
+        assert [m.title["es"] for m in course().modules] == ["Uno", "Dos"]
+        assert db.session.scalar(select(db.func.count(Module.id))) == 2
 
 
-def test_removing_a_completed_module_is_refused_and_nothing_is_written(course_file, load):
+def test_removing_a_completed_module_is_refused_and_nothing_is_written(app, course_file, load):
     three = EXAMPLE + '\n[[modules]]\ntitle = "Tres"\n'
     assert load(course_file(three)).exit_code == 0
-    loaded = course()
-    enrollment = _enrol(loaded.editions[0])
-    db.session.add(ModuleCompletion(enrollment=enrollment, module=loaded.modules[2], source="self"))
-    db.session.commit()
-    before = snapshot()
+    with app.app_context():
+        loaded = course()
+        enrollment = _enrol(loaded.editions[0])
+        completion = ModuleCompletion(
+            enrollment=enrollment, module=loaded.modules[2], source="self"
+        )
+        db.session.add(completion)
+        db.session.commit()
+        before = snapshot()
     fewer = EXAMPLE.replace('"Curso de ejemplo"', '"Otro título"')
     result = load(course_file(fewer, name="fewer.toml"))
     assert result.exit_code != 0
     assert "fewer.toml: modules: module 3 of 'ejemplo' has completions" in result.stderr
-    assert snapshot() == before
+    with app.app_context():
+        assert snapshot() == before
 
 
 # (name of the case, line to replace, replacement, expected key, words of the reason)
@@ -267,10 +280,11 @@ REFUSED = [
     ids=[case[0] for case in REFUSED],
 )
 def test_a_bad_file_is_refused_whole_with_file_key_and_reason(
-    course_file, load, old, new, key, reason
+    app, course_file, load, old, new, key, reason
 ):
     assert load(BUNDLED).exit_code == 0
-    before = snapshot()
+    with app.app_context():
+        before = snapshot()
     assert old in EXAMPLE
     good = course_file(EXAMPLE.replace('slug = "ejemplo"', 'slug = "otro"'), name="good.toml")
     bad = course_file(EXAMPLE.replace(old, new, 1), name="bad.toml")
@@ -282,34 +296,38 @@ def test_a_bad_file_is_refused_whole_with_file_key_and_reason(
     )
     assert lines[-1].startswith("Refused: nothing was loaded")
     # Nothing of the load is written: not even the good file given with it.
-    assert snapshot() == before
-    assert course("otro") is None
+    with app.app_context():
+        assert snapshot() == before
+        assert course("otro") is None
 
 
-def test_the_same_course_slug_in_two_files_of_one_load_is_refused(course_file, load):
+def test_the_same_course_slug_in_two_files_of_one_load_is_refused(app, course_file, load):
     first = course_file(name="first.toml")
     second = course_file(EXAMPLE.replace('"Curso de ejemplo"', '"Copia"'), name="second.toml")
     result = load(first, second)
     assert result.exit_code != 0
     assert f"{second}: slug: course 'ejemplo' is also in {first}" in result.stderr
-    assert snapshot() == []
+    with app.app_context():
+        assert snapshot() == []
 
 
-def test_a_file_that_does_not_exist_is_refused(tmp_path, load):
+def test_a_file_that_does_not_exist_is_refused(app, tmp_path, load):
     result = load(tmp_path / "missing.toml")
     assert result.exit_code != 0
     assert "missing.toml: (file): cannot be read" in result.stderr
-    assert snapshot() == []
+    with app.app_context():
+        assert snapshot() == []
 
 
-def test_organizers_may_be_plain_names_or_tables_of_languages(course_file, load):
+def test_organizers_may_be_plain_names_or_tables_of_languages(app, course_file, load):
     text = EXAMPLE.replace(
         'countries = ["CL", "PE"]',
         'countries = ["CL", "PE"]\norganizers = ["Future of Fish", '
         '{ es = "Universidad de Concepción", en = "University of Concepción" }]',
     )
     assert load(course_file(text)).exit_code == 0
-    assert course().organizers == [
-        "Future of Fish",
-        {"es": "Universidad de Concepción", "en": "University of Concepción"},
-    ]
+    with app.app_context():
+        assert course().organizers == [
+            "Future of Fish",
+            {"es": "Universidad de Concepción", "en": "University of Concepción"},
+        ]

@@ -9,16 +9,17 @@ from courses.certificates.models import Certificate, NameCorrection
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
 from courses.registration.models import Enrollment
-from tests.coordination.client import context, send, sign_in
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
-    counts,
+    login,
     make_certificate,
     make_coordinator,
     make_correction,
     make_course,
     make_enrollment,
+    post,
 )
+from tests.factories import row_counts as counts
 
 BASE = "/coordinator/pesca-acuicultura/2023"
 
@@ -26,7 +27,7 @@ BASE = "/coordinator/pesca-acuicultura/2023"
 @pytest.fixture
 def certified(app):
     app.config["FIXED_NOW"] = NOW
-    with context(app):
+    with app.app_context():
         edition = make_course()
         rosa = make_enrollment(edition, "Rosa Quispe", country="PE", phone="+51987654321")
         make_certificate(rosa, code="ABCDE23456")
@@ -47,12 +48,12 @@ def test_coordinator_corrects_a_certified_name_and_a_new_certificate_is_issued(
     app, client, certified
 ):
     people, ids = certified
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     url = f"{BASE}/enrollments/{ids['rosa']}"
     assert "Corregir el nombre del certificado" in client.get(url).get_data(as_text=True)
-    response = send(client, url + "/name", {"certificate-name": "Rosa Quispe Huamán"})
+    response = post(client, url + "/name", {"certificate-name": "Rosa Quispe Huamán"})
     assert response.status_code == 303
-    with context(app):
+    with app.app_context():
         person = db.session.get(Enrollment, ids["rosa"])
         assert person.name == "Rosa Quispe Huamán"
         certificates = db.session.scalars(
@@ -75,34 +76,34 @@ def test_coordinator_corrects_a_certified_name_and_a_new_certificate_is_issued(
 @pytest.mark.parametrize("typed", ["R", "Rosa Quispe", ""])
 def test_a_refused_name_correction_changes_nothing(app, client, certified, typed):
     people, ids = certified
-    sign_in(client, people["admin"])
-    with context(app):
+    login(client, people["admin"])
+    with app.app_context():
         before = counts()
-    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/name", {"certificate-name": typed})
+    response = post(client, f"{BASE}/enrollments/{ids['rosa']}/name", {"certificate-name": typed})
     assert response.status_code == 303
-    with context(app):
+    with app.app_context():
         assert counts() == before
         assert db.session.get(Enrollment, ids["rosa"]).name == "Rosa Quispe"
 
 
 def test_name_correction_is_404_outside_the_scope(app, client, certified):
     people, ids = certified
-    sign_in(client, people["CL"])
-    with context(app):
+    login(client, people["CL"])
+    with app.app_context():
         before = counts()
     url = f"{BASE}/enrollments/{ids['rosa']}/name"
-    assert send(client, url, {"certificate-name": "Otra Persona"}).status_code == 404
-    with context(app):
+    assert post(client, url, {"certificate-name": "Otra Persona"}).status_code == 404
+    with app.app_context():
         assert counts() == before
 
 
 def test_requests_are_listed_on_the_home_page_of_those_who_may_decide(app, client, certified):
     people, ids = certified
-    sign_in(client, people["CL"])
+    login(client, people["CL"])
     page = client.get("/coordinator/").get_data(as_text=True)
     assert "1 solicitud de corrección de nombre" in page
     assert "Luis Soto Vera" in page
     assert f"{BASE}/certificates" in page
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     page = client.get("/coordinator/").get_data(as_text=True)
     assert "solicitud de corrección" not in page  # Luis registered from Chile

@@ -18,8 +18,7 @@ from courses.catalog.loader import read_course_files
 from courses.catalog.models import Course, Edition, Module
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
-from tests.coordination.client import context, csrf, sign_in
-from tests.coordination.helpers import NOW, make_coordinator
+from tests.factories import NOW, csrf_token, login, make_coordinator
 
 BUNDLED = Path(courses.catalog.__file__).parent / "pesca-acuicultura.toml"
 TEXT = BUNDLED.read_text(encoding="utf-8")
@@ -34,7 +33,7 @@ CHANGED = TEXT.replace(
 @pytest.fixture
 def admin(app):
     app.config["FIXED_NOW"] = NOW
-    with context(app):
+    with app.app_context():
         upsert.load_courses(read_course_files([BUNDLED]))
         people = {
             "admin": make_coordinator("admin").email,
@@ -46,7 +45,7 @@ def admin(app):
 
 
 def _upload(client, text: str, name: str = "pesca-acuicultura.toml"):
-    token = csrf(client, "/coordinator/courses")
+    token = csrf_token(client, "/coordinator/courses")
     return client.post(
         "/coordinator/courses/preview",
         data={"csrf_token": token, "file": (io.BytesIO(text.encode()), name)},
@@ -55,7 +54,7 @@ def _upload(client, text: str, name: str = "pesca-acuicultura.toml"):
 
 
 def _state(app) -> dict:
-    with context(app):
+    with app.app_context():
         return {
             "modules": [
                 m.title["es"] for m in db.session.scalars(select(Module).order_by(Module.position))
@@ -68,7 +67,7 @@ def _state(app) -> dict:
 
 
 def test_preview_lists_what_apply_then_does(app, client, admin):
-    sign_in(client, admin["admin"])
+    login(client, admin["admin"])
     before = _state(app)
     response = _upload(client, CHANGED)
     assert response.status_code == 200
@@ -78,7 +77,7 @@ def test_preview_lists_what_apply_then_does(app, client, admin):
     assert "Módulo nuevo" not in page and "Se quita" not in page
     assert _state(app) == before  # the preview changes nothing
     payload = re.search(r'name="payload" value="([^"]+)"', page).group(1)
-    token = csrf(client, "/coordinator/courses")
+    token = csrf_token(client, "/coordinator/courses")
     response = client.post(
         "/coordinator/courses/apply", data={"csrf_token": token, "payload": payload}
     )
@@ -88,7 +87,7 @@ def test_preview_lists_what_apply_then_does(app, client, admin):
     assert after["modules"][:3] == before["modules"][:3]
     assert after["editions"] == sorted([*before["editions"], "2027"])
     assert after["audit"] == 1
-    with context(app):
+    with app.app_context():
         edition = db.session.scalar(select(Edition).where(Edition.slug == "2027"))
         santiago = ZoneInfo("America/Santiago")
         assert edition.registration_closes == datetime(2027, 5, 1, tzinfo=santiago)
@@ -114,7 +113,7 @@ def test_preview_lists_what_apply_then_does(app, client, admin):
 def test_a_bad_file_is_refused_whole_with_file_key_and_reason(
     app, client, admin, text, key, reason
 ):
-    sign_in(client, admin["admin"])
+    login(client, admin["admin"])
     before = _state(app)
     response = _upload(client, text, "mi-curso.toml")
     assert response.status_code == 422
@@ -127,10 +126,10 @@ def test_a_bad_file_is_refused_whole_with_file_key_and_reason(
 
 @pytest.mark.parametrize("role", ["course", "country"])
 def test_only_admins_reach_course_files(app, client, admin, role):
-    sign_in(client, admin[role])
+    login(client, admin[role])
     assert client.get("/coordinator/courses").status_code == 404
     assert client.get("/coordinator/courses/pesca-acuicultura.toml").status_code == 404
-    token = csrf(client, "/coordinator/password")
+    token = csrf_token(client, "/coordinator/password")
     response = client.post(
         "/coordinator/courses/preview",
         data={"csrf_token": token, "file": (io.BytesIO(CHANGED.encode()), "x.toml")},
@@ -150,9 +149,9 @@ def test_only_admins_reach_course_files(app, client, admin, role):
 def test_the_cli_load_keeps_the_file_for_download(app, runner, client):
     result = runner.invoke(args=["courses", "load", str(BUNDLED)])
     assert result.exit_code == 0, result.output
-    with context(app):
+    with app.app_context():
         assert db.session.scalar(select(Course.source_toml)) == TEXT
         email = make_coordinator("admin").email
         db.session.commit()
-    sign_in(client, email)
+    login(client, email)
     assert client.get("/coordinator/courses/pesca-acuicultura.toml").get_data(as_text=True) == TEXT

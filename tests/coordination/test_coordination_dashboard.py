@@ -13,10 +13,11 @@ import pytest
 from courses.extensions import db
 from courses.participants.models import ModuleCompletion
 from courses.registration.models import Enrollment
-from tests.coordination.client import context, sign_in
-from tests.coordination.helpers import (
+from tests.factories import (
+    COUNTED_FROM_NOW,
     NOW,
     complete,
+    login,
     make_certificate,
     make_coordinator,
     make_course,
@@ -30,8 +31,8 @@ BASE = "/coordinator/pesca-acuicultura/2023"
 def seeded(app):
     """Peru: 1 registered only, 2 opened the link, 1 started, 1 certified; Chile: 1 waiting."""
     app.config["FIXED_NOW"] = NOW
-    with context(app):
-        edition = make_course(modules=2, capacity=10)
+    with app.app_context():
+        edition = make_course(modules=2, capacity=10, **COUNTED_FROM_NOW)
         old = NOW - timedelta(days=20)
         quiet = make_enrollment(edition, "Quieta Pérez", country="PE", seat=1, created_at=old)
         make_enrollment(edition, "Abrió Uno", country="PE", seat=2, confirmed=True)
@@ -62,7 +63,7 @@ def _cells(page: str, header: str) -> list[str]:
 
 def test_funnel_is_cumulative_and_the_numbers_add_up(app, client, seeded):
     people, ids = seeded
-    sign_in(client, people["admin"])
+    login(client, people["admin"])
     page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
     # registered → opened the link → started → completed → certificate
     assert _cells(page, "Perú") == ["5", "4", "2", "1", "1"]  # starting implies opening
@@ -81,7 +82,7 @@ def test_funnel_is_cumulative_and_the_numbers_add_up(app, client, seeded):
 
 def test_quiet_list_csv_and_scope(app, client, seeded):
     people, ids = seeded
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     response = client.get(f"{BASE}/inactive.csv")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
@@ -90,13 +91,13 @@ def test_quiet_list_csv_and_scope(app, client, seeded):
     assert [int(row[0]) for row in rows[1:]] == [ids["quiet"], ids["started"]]
     page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
     assert "Chile</th>" not in page  # a focal point counts only their country
-    with context(app):
+    with app.app_context():
         assert db.session.get(Enrollment, ids["quiet"]) is not None
 
 
 def test_home_page_shows_the_numbers_per_edition(app, client, seeded):
     people, _ids = seeded
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     page = client.get("/coordinator/").get_data(as_text=True)
     assert re.search(r"<td>5</td><td>2</td>\s*<td>1 \(20\s?%\)</td>", page), page
 
@@ -114,7 +115,7 @@ def test_dashboard_breaks_down_each_choice_question_within_the_coordinators_scop
     app, client, seeded
 ):
     people, _ = seeded
-    with context(app):
+    with app.app_context():
         enrollments = db.session.query(Enrollment).order_by(Enrollment.id).all()
         course = enrollments[0].edition.course
         course.questions = [GENDER]
@@ -126,14 +127,14 @@ def test_dashboard_breaks_down_each_choice_question_within_the_coordinators_scop
         next(p for p in enrollments if p.country == "CL").answers = {"gender": "Mujer"}
         db.session.commit()
 
-    sign_in(client, people["admin"])
+    login(client, people["admin"])
     page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
     assert "<h2>Género</h2>" in page
     assert _choice(page, "Mujer") == "3"
     assert _choice(page, "Hombre") == "1"
     assert _choice(page, "Sin respuesta") == "2"
 
-    sign_in(client, people["PE"])  # a new login replaces the admin's session
+    login(client, people["PE"])  # a new login replaces the admin's session
     page = client.get(f"{BASE}/dashboard").get_data(as_text=True)
     assert _choice(page, "Mujer") == "2"
     assert _choice(page, "Hombre") == "1"

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from courses.catalog.models import Edition
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
-from tests.coordination.client import context, send, sign_in
-from tests.coordination.helpers import NOW, make_coordinator, make_course
+from tests.factories import NOW, login, make_coordinator, make_course, post
 
 NEW = "/coordinator/pesca-acuicultura/editions/new"
 SANTIAGO = ZoneInfo("America/Santiago")
@@ -28,7 +27,7 @@ GOOD = {
 @pytest.fixture
 def people(app):
     app.config["FIXED_NOW"] = NOW
-    with context(app):
+    with app.app_context():
         edition = make_course()
         other = make_course("otro-curso")
         result = {
@@ -42,18 +41,18 @@ def people(app):
 
 
 def _editions(app) -> int:
-    with context(app):
+    with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Edition))
 
 
 @pytest.mark.parametrize("role", ["admin", "course"])
 def test_next_years_edition_is_created_with_days_in_the_course_time_zone(app, client, people, role):
-    sign_in(client, people[role])
+    login(client, people[role])
     assert NEW in client.get("/coordinator/").get_data(as_text=True)
-    response = send(client, NEW, GOOD)
+    response = post(client, NEW, GOOD)
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/pesca-acuicultura/2024/settings")
-    with context(app):
+    with app.app_context():
         edition = db.session.scalar(select(Edition).where(Edition.slug == "2024"))
         assert edition.registration_opens == datetime(2024, 3, 1, tzinfo=SANTIAGO)
         # The last day is included whole: the limit is the next local midnight.
@@ -82,14 +81,14 @@ def test_next_years_edition_is_created_with_days_in_the_course_time_zone(app, cl
 def test_a_refused_edition_shows_why_beside_the_field_and_stores_nothing(
     app, client, people, changes, field, message
 ):
-    sign_in(client, people["admin"])
+    login(client, people["admin"])
     before = _editions(app)
-    response = send(client, NEW, {**GOOD, **changes})
+    response = post(client, NEW, {**GOOD, **changes})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page and message in page
     assert _editions(app) == before
-    with context(app):
+    with app.app_context():
         assert not db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "edition.create")
         )
@@ -97,17 +96,17 @@ def test_a_refused_edition_shows_why_beside_the_field_and_stores_nothing(
 
 @pytest.mark.parametrize("role", ["country", "other_course"])
 def test_others_get_404_and_no_link(app, client, people, role):
-    sign_in(client, people[role])
+    login(client, people[role])
     assert NEW not in client.get("/coordinator/").get_data(as_text=True)
     assert client.get(NEW).status_code == 404
-    assert send(client, NEW, GOOD).status_code == 404
+    assert post(client, NEW, GOOD).status_code == 404
     assert _editions(app) == 2
 
 
 def test_focal_points_see_no_link_to_dates_and_capacity(app, client, people):
-    sign_in(client, people["country"])
+    login(client, people["country"])
     page = client.get("/coordinator/pesca-acuicultura/2023/enrollments").get_data(as_text=True)
     assert "/settings" not in page and "Fechas y cupos" not in page
-    sign_in(client, people["course"])
+    login(client, people["course"])
     page = client.get("/coordinator/pesca-acuicultura/2023/enrollments").get_data(as_text=True)
     assert "/pesca-acuicultura/2023/settings" in page

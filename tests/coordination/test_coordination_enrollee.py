@@ -14,14 +14,15 @@ from courses.extensions import db
 from courses.mail.models import OutboxMessage
 from courses.registration.models import Enrollment
 from courses.registration.tokens import personal_link, token_for
-from tests.coordination.client import context, send, sign_in
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
-    counts,
+    login,
     make_coordinator,
     make_course,
     make_enrollment,
+    post,
 )
+from tests.factories import row_counts as counts
 
 BASE = "/coordinator/pesca-acuicultura/2023"
 
@@ -30,7 +31,7 @@ BASE = "/coordinator/pesca-acuicultura/2023"
 def peru(app):
     """An edition with Rosa (Perú) and Ana (Chile), and one coordinator of each role."""
     app.config["FIXED_NOW"] = NOW
-    with context(app):
+    with app.app_context():
         edition = make_course()
         rosa = make_enrollment(
             edition,
@@ -55,7 +56,7 @@ def peru(app):
 
 
 def _person(app, enrollment_id: int) -> dict:
-    with context(app):
+    with app.app_context():
         person = db.session.get(Enrollment, enrollment_id)
         return {
             key: getattr(person, key)
@@ -64,7 +65,7 @@ def _person(app, enrollment_id: int) -> dict:
 
 
 def _outbox(app) -> list[tuple[str, str, str]]:
-    with context(app):
+    with app.app_context():
         return [
             (m.kind, m.recipient, m.body_text)
             for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
@@ -73,11 +74,11 @@ def _outbox(app) -> list[tuple[str, str, str]]:
 
 def test_focal_point_corrects_contact_details_and_the_new_address_gets_the_link(app, client, peru):
     people, ids = peru
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     url = f"{BASE}/enrollments/{ids['rosa']}"
     page = client.get(url).get_data(as_text=True)
     assert 'value="rosa@example.org"' in page and "Reenviar el enlace personal" in page
-    response = send(
+    response = post(
         client,
         url + "/contact",
         {
@@ -95,7 +96,7 @@ def test_focal_point_corrects_contact_details_and_the_new_address_gets_the_link(
         "phone": "+51912345678",
         "organization": "Pescadores de Paita",
     }
-    with context(app):
+    with app.app_context():
         salt = db.session.get(Enrollment, ids["rosa"]).token_salt
         link = personal_link(token_for(salt))
         entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
@@ -131,7 +132,7 @@ def test_a_refused_correction_shows_the_reason_beside_the_field_and_changes_noth
     app, client, peru, field, value, message
 ):
     people, ids = peru
-    sign_in(client, people["admin"])
+    login(client, people["admin"])
     typed = {
         "name": "Rosa Quispe",
         "email": "rosa@example.org",
@@ -139,15 +140,15 @@ def test_a_refused_correction_shows_the_reason_beside_the_field_and_changes_noth
         "organization": "Pescadores de Paita",
     }
     before, person = None, _person(app, ids["rosa"])
-    with context(app):
+    with app.app_context():
         before = counts()
-    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/contact", {**typed, field: value})
+    response = post(client, f"{BASE}/enrollments/{ids['rosa']}/contact", {**typed, field: value})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page and message in page
     assert f'id="{field}" ' in page and 'aria-invalid="true"' in page
     assert _person(app, ids["rosa"]) == person
-    with context(app):
+    with app.app_context():
         assert counts() == before
         assert not db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "enrollment.contact")
@@ -156,12 +157,12 @@ def test_a_refused_correction_shows_the_reason_beside_the_field_and_changes_noth
 
 def test_resend_link_mails_the_personal_link_and_is_audited(app, client, peru):
     people, ids = peru
-    sign_in(client, people["course"])
-    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/link")
+    login(client, people["course"])
+    response = post(client, f"{BASE}/enrollments/{ids['rosa']}/link")
     assert response.status_code == 303
     [(kind, recipient, body)] = _outbox(app)
     assert (kind, recipient) == ("link-resent", "rosa@example.org")
-    with context(app):
+    with app.app_context():
         salt = db.session.get(Enrollment, ids["rosa"]).token_salt
         assert personal_link(token_for(salt)) in body
         assert (
@@ -175,23 +176,23 @@ def test_resend_link_mails_the_personal_link_and_is_audited(app, client, peru):
 @pytest.mark.parametrize("role", ["CL", "other_course"])
 def test_out_of_scope_enrollee_is_404_on_every_page_and_action(app, client, peru, role):
     people, ids = peru
-    sign_in(client, people[role])
+    login(client, people[role])
     url = f"{BASE}/enrollments/{ids['rosa']}"
-    with context(app):
+    with app.app_context():
         before = counts()
     person = _person(app, ids["rosa"])
     assert client.get(url).status_code == 404
     contact = {"name": "X Y", "email": "x@example.org", "phone": "987654321", "organization": "Z"}
-    assert send(client, url + "/contact", contact).status_code == 404
-    assert send(client, url + "/link").status_code == 404
+    assert post(client, url + "/contact", contact).status_code == 404
+    assert post(client, url + "/link").status_code == 404
     assert _person(app, ids["rosa"]) == person
-    with context(app):
+    with app.app_context():
         assert counts() == before
 
 
 def test_refused_without_csrf_token(app, client, peru):
     people, ids = peru
-    sign_in(client, people["admin"])
+    login(client, people["admin"])
     url = f"{BASE}/enrollments/{ids['rosa']}"
     assert client.post(url + "/link").status_code == 400
     assert _outbox(app) == []
@@ -203,7 +204,7 @@ def test_refused_without_csrf_token(app, client, peru):
 )
 def test_search_finds_a_phone_typed_in_any_format(app, client, peru, typed):
     people, ids = peru
-    sign_in(client, people["admin"])
+    login(client, people["admin"])
     page = client.get(f"{BASE}/enrollments", query_string={"q": typed}).get_data(as_text=True)
     assert "Rosa Quispe" in page
     assert "Ana Pérez" not in page
@@ -211,7 +212,7 @@ def test_search_finds_a_phone_typed_in_any_format(app, client, peru, typed):
 
 def test_phone_search_keeps_the_scope(app, client, peru):
     people, ids = peru
-    sign_in(client, people["CL"])
+    login(client, people["CL"])
     page = client.get(f"{BASE}/enrollments", query_string={"q": "987 654 321"}).get_data(
         as_text=True
     )
@@ -222,8 +223,8 @@ def test_phone_search_keeps_the_scope(app, client, peru):
 
 def test_whatsapp_offers_a_wa_me_link_with_the_personal_link_and_is_audited(app, client, peru):
     people, ids = peru
-    sign_in(client, people["PE"])
-    response = send(client, f"{BASE}/enrollments/{ids['rosa']}/whatsapp")
+    login(client, people["PE"])
+    response = post(client, f"{BASE}/enrollments/{ids['rosa']}/whatsapp")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     match = re.search(r'href="(https://wa\.me/[^"]+)"', page)
@@ -231,7 +232,7 @@ def test_whatsapp_offers_a_wa_me_link_with_the_personal_link_and_is_audited(app,
     url = urlsplit(html.unescape(match.group(1)))
     assert url.path == "/51987654321"
     [text] = parse_qs(url.query)["text"]
-    with context(app):
+    with app.app_context():
         salt = db.session.get(Enrollment, ids["rosa"]).token_salt
         assert personal_link(token_for(salt)) in text and "Rosa Quispe" in text
         assert (
@@ -245,9 +246,9 @@ def test_whatsapp_offers_a_wa_me_link_with_the_personal_link_and_is_audited(app,
 
 def test_whatsapp_is_404_outside_the_scope_and_not_audited(app, client, peru):
     people, ids = peru
-    sign_in(client, people["CL"])
-    assert send(client, f"{BASE}/enrollments/{ids['rosa']}/whatsapp").status_code == 404
-    with context(app):
+    login(client, people["CL"])
+    assert post(client, f"{BASE}/enrollments/{ids['rosa']}/whatsapp").status_code == 404
+    with app.app_context():
         assert not db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "enrollment.whatsapp")
         )

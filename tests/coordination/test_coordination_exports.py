@@ -13,18 +13,19 @@ import openpyxl
 import pytest
 from openpyxl.utils.escape import unescape
 
+from courses.catalog.models import Edition
 from courses.coordination.exports import neutralise
 from courses.extensions import db
 from courses.registration.questions import choice_counts
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
     audit_actions,
     complete,
-    login,
+    login_new,
     make_certificate,
-    make_coordinator,
     make_course,
     make_enrollment,
+    numbered_modules,
 )
 
 BASE = "/coordinator/pesca-acuicultura/2023/enrollments"
@@ -48,32 +49,36 @@ FORMULAS = ['=HYPERLINK("http://evil")', "+SUM(1)", "-2+3", "@cmd", "\tTab", "\r
 
 
 @pytest.fixture
-def edition(app):
+def edition(app) -> int:
     app.config["FIXED_NOW"] = NOW
-    edition = make_course()
-    # 2023-07-09 15:00 UTC is 11:00 in Santiago (UTC-4 in July).
-    person = make_enrollment(
-        edition,
-        "José Núñez Ñuble",
-        email="jose@example.org",
-        phone="+56912345678",
-        organization="Caleta «Los Ángeles»",
-        confirmed=True,
-        created_at=NOW - timedelta(days=1),
-    )
-    complete(person, 1, 2, 3, 4, 5, 6)
-    make_certificate(person, code="ABCDE23456")
-    for number, text in enumerate(FORMULAS):
-        make_enrollment(
+    """The edition (committed): José, certified, and people whose organisations look like
+    formulas."""
+    with app.app_context():
+        edition = make_course(module_titles=numbered_modules(6))
+        # 2023-07-09 15:00 UTC is 11:00 in Santiago (UTC-4 in July).
+        person = make_enrollment(
             edition,
-            f"Persona {number}",
-            organization=text,
-            country="PE",
-            phone="+51987654321",
-            created_at=NOW - timedelta(hours=number + 1),
+            "José Núñez Ñuble",
+            email="jose@example.org",
+            phone="+56912345678",
+            organization="Caleta «Los Ángeles»",
+            confirmed=True,
+            created_at=NOW - timedelta(days=1),
         )
-    make_enrollment(edition, "-5", organization="+56 9 1234", country="CO", created_at=NOW)
-    return edition
+        complete(person, 1, 2, 3, 4, 5, 6)
+        make_certificate(person, code="ABCDE23456")
+        for number, text in enumerate(FORMULAS):
+            make_enrollment(
+                edition,
+                f"Persona {number}",
+                organization=text,
+                country="PE",
+                phone="+51987654321",
+                created_at=NOW - timedelta(hours=number + 1),
+            )
+        make_enrollment(edition, "-5", organization="+56 9 1234", country="CO", created_at=NOW)
+        db.session.commit()
+        return edition.id
 
 
 def _csv(response, delimiter=","):
@@ -82,8 +87,8 @@ def _csv(response, delimiter=","):
     return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=delimiter))
 
 
-def test_csv_export_is_excel_ready_and_neutralises_formulas(edition, client):
-    login(client, make_coordinator("admin"))
+def test_csv_export_is_excel_ready_and_neutralises_formulas(app, edition, client):
+    login_new(app, client)
     response = client.get(BASE + ".csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -110,11 +115,12 @@ def test_csv_export_is_excel_ready_and_neutralises_formulas(edition, client):
     # "-5" is a plain number (kept); "+56 9 1234" has spaces, so it is neutralised.
     assert "-5" in organisations and organisations["-5"] == "'+56 9 1234"
     assert {row[3] for row in rows[1:]} >= {"+56912345678", "+51987654321"}
-    assert audit_actions()[-1] == "export.csv"
+    with app.app_context():
+        assert audit_actions()[-1] == "export.csv"
 
 
-def test_csv_semicolon_option_and_filters_match_the_list(edition, client):
-    login(client, make_coordinator("admin"))
+def test_csv_semicolon_option_and_filters_match_the_list(app, edition, client):
+    login_new(app, client)
     rows = _csv(client.get(BASE + ".csv?sep=semicolon&country=PE&sort=name"), ";")
     assert [row[1] for row in rows[1:]] == [f"Persona {n}" for n in range(len(FORMULAS))]
     assert all(row[4] == "PE" and row[5] == "Perú" for row in rows[1:])
@@ -131,8 +137,8 @@ def test_neutralise_rule():
     assert neutralise("Ana") == "Ana"
 
 
-def test_xlsx_export_has_text_and_dates_never_formulas(edition, client):
-    login(client, make_coordinator("admin"))
+def test_xlsx_export_has_text_and_dates_never_formulas(app, edition, client):
+    login_new(app, client)
     response = client.get(BASE + ".xlsx")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].endswith('.xlsx"')
@@ -170,11 +176,11 @@ def test_xlsx_export_has_text_and_dates_never_formulas(edition, client):
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
         xml = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in xml and "<f " not in xml
-    assert audit_actions()[-1] == "export.xlsx"
+    with app.app_context():
+        assert audit_actions()[-1] == "export.xlsx"
 
 
-def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
-    db.session.commit()
+def test_cli_export_gives_the_same_files(app, edition, runner, client, tmp_path):
     target = tmp_path / "out.csv"
     result = runner.invoke(
         args=[
@@ -188,7 +194,7 @@ def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
         ]
     )
     assert result.exit_code == 0, result.output
-    login(client, make_coordinator("admin"))
+    login_new(app, client)
     assert target.read_bytes() == client.get(BASE + ".csv").get_data()
     xlsx = tmp_path / "out.xlsx"
     result = runner.invoke(
@@ -207,7 +213,8 @@ def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
     web = client.get(BASE + ".xlsx").get_data()
     web_rows = list(openpyxl.load_workbook(io.BytesIO(web)).active.iter_rows(values_only=True))
     assert cli_rows == web_rows
-    assert "export.csv" in audit_actions() and "export.xlsx" in audit_actions()
+    with app.app_context():
+        assert "export.csv" in audit_actions() and "export.xlsx" in audit_actions()
     result = runner.invoke(args=["enrollments", "export", "nope/2023", "-o", str(target)])
     assert result.exit_code == 1
     assert "nope/2023" in result.output
@@ -215,9 +222,9 @@ def test_cli_export_gives_the_same_files(edition, runner, client, tmp_path):
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
 def test_libreoffice_reads_the_xlsx_export_with_text_dates_and_no_formulas(
-    edition, client, tmp_path
+    app, edition, client, tmp_path
 ):
-    login(client, make_coordinator("admin"))
+    login_new(app, client)
     source = tmp_path / "export.xlsx"
     source.write_bytes(client.get(BASE + ".xlsx").get_data())
     # LibreOffice re-saves the sheet as CSV: a formula would show its result, not its text.
@@ -244,8 +251,8 @@ def test_libreoffice_reads_the_xlsx_export_with_text_dates_and_no_formulas(
     assert by_name["Persona 0"][6] == FORMULAS[0]
 
 
-def test_csv_links_name_the_countries_whose_excel_uses_each_separator(edition, client):
-    login(client, make_coordinator("admin"))
+def test_csv_links_name_the_countries_whose_excel_uses_each_separator(app, edition, client):
+    login_new(app, client)
     page = client.get(BASE).get_data(as_text=True)
     assert "CSV (Excel en México y Perú: coma)" in page
     assert "CSV (Excel en Chile y Colombia: punto y coma)" in page
@@ -253,23 +260,32 @@ def test_csv_links_name_the_countries_whose_excel_uses_each_separator(edition, c
 
 def test_extra_questions_are_their_own_columns_in_both_exports(app, client):
     app.config["FIXED_NOW"] = NOW
-    edition = make_course()
-    edition.course.questions = [
-        {
-            "key": "gender",
-            "label": {"es": "Género", "en": "Gender"},
-            "kind": "choice",
-            "choices": [{"es": "Mujer", "en": "Woman"}, {"es": "Hombre", "en": "Man"}],
-            "required": False,
-        },
-        {"key": "boat", "label": {"es": "Bote"}, "kind": "text", "choices": [], "required": False},
-    ]
-    first = make_enrollment(edition, "Ana Uno")
-    first.answers = {"gender": "Mujer", "boat": "=La Esperanza"}
-    second = make_enrollment(edition, "Ana Dos")
-    second.answers = {"gender": "Mujer"}
-    make_enrollment(edition, "Sin Respuesta")
-    login(client, make_coordinator())
+    with app.app_context():
+        edition = make_course(module_titles=numbered_modules(6))
+        edition.course.questions = [
+            {
+                "key": "gender",
+                "label": {"es": "Género", "en": "Gender"},
+                "kind": "choice",
+                "choices": [{"es": "Mujer", "en": "Woman"}, {"es": "Hombre", "en": "Man"}],
+                "required": False,
+            },
+            {
+                "key": "boat",
+                "label": {"es": "Bote"},
+                "kind": "text",
+                "choices": [],
+                "required": False,
+            },
+        ]
+        first = make_enrollment(edition, "Ana Uno")
+        first.answers = {"gender": "Mujer", "boat": "=La Esperanza"}
+        second = make_enrollment(edition, "Ana Dos")
+        second.answers = {"gender": "Mujer"}
+        make_enrollment(edition, "Sin Respuesta")
+        edition_id = edition.id
+        db.session.commit()
+    login_new(app, client)
     rows = _csv(client.get(f"{BASE}.csv"))
     assert rows[0] == HEADER + ["gender", "boat"]
     by_name = {row[1]: row[-2:] for row in rows[1:]}
@@ -285,7 +301,9 @@ def test_extra_questions_are_their_own_columns_in_both_exports(app, client):
     assert cells["Ana Uno"] == ("Mujer", "=La Esperanza")
     ana = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "Ana Uno")
     assert ana[-1].data_type == "s", "text, never a formula"
-    [gender] = choice_counts(edition, "en", "No answer")
+    with app.app_context():
+        edition = db.session.get(Edition, edition_id)
+        [gender] = choice_counts(edition, "en", "No answer")
     assert [(c.label, c.count) for c in gender.choices] == [
         ("Woman", 2),
         ("Man", 0),

@@ -8,35 +8,40 @@ import re
 import pytest
 from sqlalchemy import select
 
+from courses.catalog.models import Edition
 from courses.certificates.models import Certificate
+from courses.coordination.models import Coordinator
 from courses.extensions import db
 from courses.participants.models import ModuleCompletion
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
     audit_actions,
     complete,
-    counts,
     csrf_token,
-    login,
-    make_coordinator,
+    login_new,
     make_course,
     make_enrollment,
 )
+from tests.factories import row_counts as counts
 
 BASE = "/coordinator/pesca-acuicultura/2023"
 
 
 @pytest.fixture
-def edition(app):
+def edition(app) -> int:
+    """The edition (committed) with Ana (Perú), Bruno (Chile, module 1) and Cata (waiting);
+    Dora is in another course. Its id."""
     app.config["FIXED_NOW"] = NOW
-    edition = make_course(completion="coordinator")
-    other = make_course("otro-curso", edition_slug="2024")
-    make_enrollment(edition, "Ana Núñez", email="ana@example.org", country="PE")
-    bruno = make_enrollment(edition, "Bruno Soto", email="Bruno@Example.org", country="CL")
-    complete(bruno, 1)
-    make_enrollment(edition, "Cata Espera", email="cata@example.org", waiting=True)
-    make_enrollment(other, "Dora Otra", email="dora@example.org")
-    return edition
+    with app.app_context():
+        edition = make_course(completion="coordinator")
+        other = make_course("otro-curso", edition_slug="2024")
+        make_enrollment(edition, "Ana Núñez", email="ana@example.org", country="PE")
+        bruno = make_enrollment(edition, "Bruno Soto", email="Bruno@Example.org", country="CL")
+        complete(bruno, 1)
+        make_enrollment(edition, "Cata Espera", email="cata@example.org", waiting=True)
+        make_enrollment(other, "Dora Otra", email="dora@example.org")
+        db.session.commit()
+        return edition.id
 
 
 def _upload(client, data: bytes):
@@ -57,9 +62,10 @@ def _apply(client, payload: str):
     return client.post(url, data={"csrf_token": token, "payload": payload})
 
 
-def test_preview_shows_every_error_and_nothing_changes(edition, client):
-    login(client, make_coordinator("admin"))
-    before = counts()
+def test_preview_shows_every_error_and_nothing_changes(app, edition, client):
+    login_new(app, client)
+    with app.app_context():
+        before = counts()
     data = (
         "correo,módulos\n"
         "ana@example.org,1 2 3\n"
@@ -83,33 +89,39 @@ def test_preview_shows_every_error_and_nothing_changes(edition, client):
     assert "Faltan los números de módulo." in html
     assert "6 filas tienen errores" in html
     assert "Aplicar la importación" not in html
-    assert counts() == before
+    with app.app_context():
+        assert counts() == before
 
 
-def test_a_forged_apply_with_errors_changes_nothing(edition, client):
-    login(client, make_coordinator("admin"))
+def test_a_forged_apply_with_errors_changes_nothing(app, edition, client):
+    login_new(app, client)
     good = _upload(client, b"ana@example.org,1 2\n")
     assert good.status_code == 200
     # A payload with a bad row, signed properly (as if the data changed since the preview).
     from courses.coordination import imports
 
-    coordinator = db.session.scalar(select(make_coordinator.__globals__["Coordinator"]))
-    bad = imports.sign(
-        coordinator, edition, [(1, "ana@example.org", "1 2"), (2, "nadie@example.org", "1")]
-    )
-    before = counts()
+    with app.app_context():
+        coordinator = db.session.scalar(select(Coordinator))
+        bad = imports.sign(
+            coordinator,
+            db.session.get(Edition, edition),
+            [(1, "ana@example.org", "1 2"), (2, "nadie@example.org", "1")],
+        )
+        before = counts()
     response = _apply(client, bad)
     assert response.status_code == 422
     assert "no se aplicó nada" in response.get_data(as_text=True)
-    assert counts() == before
+    with app.app_context():
+        assert counts() == before
     # A tampered payload is refused outright.
     response = _apply(client, _payload(good.get_data(as_text=True)) + "x")
     assert response.status_code == 303
-    assert counts() == before
+    with app.app_context():
+        assert counts() == before
 
 
-def test_fixed_file_is_applied_whole_and_issues_certificates(edition, client):
-    login(client, make_coordinator("country", country="PE"))
+def test_fixed_file_is_applied_whole_and_issues_certificates(app, edition, client):
+    login_new(app, client, "country", country="PE")
     # Perú's focal point: Bruno (Chile) is outside the scope.
     response = _upload(client, b"email,modules\nana@example.org,all\nbruno@example.org,2\n")
     assert response.status_code == 422
@@ -121,19 +133,21 @@ def test_fixed_file_is_applied_whole_and_issues_certificates(edition, client):
     assert "Todas las filas están bien: se marcarán 6 módulos." in html
     response = _apply(client, _payload(html))
     assert response.status_code == 303
-    marked = db.session.scalars(select(ModuleCompletion.source)).all()
-    assert marked.count("import") == 6
-    certificate = db.session.scalar(select(Certificate))
-    assert certificate is not None and certificate.holder_name == "Ana Núñez"
-    assert audit_actions()[-1] == "import.completions"
+    with app.app_context():
+        marked = db.session.scalars(select(ModuleCompletion.source)).all()
+        assert marked.count("import") == 6
+        certificate = db.session.scalar(select(Certificate))
+        assert certificate is not None and certificate.holder_name == "Ana Núñez"
+        assert audit_actions()[-1] == "import.completions"
     # Applying the same file again changes nothing more.
     again = _upload(client, b"ana@example.org,all\n")
     assert "Nada que cambiar." in again.get_data(as_text=True)
 
 
-def test_an_unreadable_upload_is_refused_next_to_the_field(edition, client):
-    login(client, make_coordinator("admin"))
-    before = counts()
+def test_an_unreadable_upload_is_refused_next_to_the_field(app, edition, client):
+    login_new(app, client)
+    with app.app_context():
+        before = counts()
     response = _upload(client, b"\n\n")
     assert response.status_code == 400
     assert "El archivo no tiene filas con datos." in response.get_data(as_text=True)
@@ -141,11 +155,12 @@ def test_an_unreadable_upload_is_refused_next_to_the_field(edition, client):
     response = client.post(url, data={"csrf_token": csrf_token(client, url)})
     assert response.status_code == 400
     assert 'aria-describedby="file-hint file-error"' in response.get_data(as_text=True)
-    assert counts() == before
+    with app.app_context():
+        assert counts() == before
 
 
-def test_a_file_larger_than_the_sites_form_limit_is_still_previewed(edition, client):
-    login(client, make_coordinator("admin"))
+def test_a_file_larger_than_the_sites_form_limit_is_still_previewed(app, edition, client):
+    login_new(app, client)
     rows = "".join(f"persona.numero.{n}@cooperativa.example.org,1 2 3\n" for n in range(3000))
     data = ("correo,modulos\n" + rows).encode()
     assert len(data) > 64 * 1024

@@ -6,11 +6,9 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from flask_babel import refresh
-
 from courses.coordination.services import enrollment_status
 from courses.extensions import db
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
     complete,
     login,
@@ -29,12 +27,15 @@ def _names(response) -> list[str]:
 
 
 def test_search_ignores_case_and_accents_in_name_email_and_organisation(app, client):
-    edition = make_course()
-    make_enrollment(edition, "José Núñez Ñuble", organization="Cooperativa Pescadores")
-    make_enrollment(edition, "María Gómez", organization="Sindicato Caleta Ángeles")
-    make_enrollment(edition, "Pedro Soto", email="PEDRO.SOTO@Example.org")
-    make_enrollment(edition, "Ana 100% Real_Name")
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course()
+        make_enrollment(edition, "José Núñez Ñuble", organization="Cooperativa Pescadores")
+        make_enrollment(edition, "María Gómez", organization="Sindicato Caleta Ángeles")
+        make_enrollment(edition, "Pedro Soto", email="PEDRO.SOTO@Example.org")
+        make_enrollment(edition, "Ana 100% Real_Name")
+        email = make_coordinator("admin").email
+        db.session.commit()
+    login(client, email)
     assert _names(client.get(LIST, query_string={"q": "nunez"})) == ["José Núñez Ñuble"]
     assert _names(client.get(LIST, query_string={"q": "NÚÑEZ"})) == ["José Núñez Ñuble"]
     assert _names(client.get(LIST, query_string={"q": "nuble jose"})) == ["José Núñez Ñuble"]
@@ -48,33 +49,38 @@ def test_search_ignores_case_and_accents_in_name_email_and_organisation(app, cli
 
 
 def test_states_are_derived_and_filterable(app, client):
-    edition = make_course(capacity=3)
-    registered = make_enrollment(edition, "Uno Registrado", seat=1)
-    confirmed = make_enrollment(edition, "Dos Confirmado", seat=2, confirmed=True)
-    started = make_enrollment(edition, "Tres Empezado", seat=3, confirmed=True)
-    complete(started, 1, 2)
-    waiting = make_enrollment(edition, "Cuatro Espera", waiting=True)
-    completed = make_enrollment(edition, "Cinco Completo", confirmed=True)
-    complete(completed, 1, 2, 3, 4, 5, 6)
-    completed.completed_at = NOW
-    certified = make_enrollment(edition, "Seis Certificado", confirmed=True)
-    complete(certified, 1, 2, 3, 4, 5, 6)
-    make_certificate(certified)
-    revoked = make_enrollment(edition, "Siete Revocado", confirmed=True)
-    complete(revoked, 1, 2, 3, 4, 5, 6)
-    make_certificate(revoked, code="REVOK23456", revoked_at=NOW)
-    expected = {
-        registered: "registered",
-        confirmed: "confirmed",
-        started: "in_progress",
-        waiting: "waiting",
-        completed: "completed",
-        certified: "certified",
-        revoked: "completed",
-    }
-    for enrollment, status in expected.items():
-        assert enrollment_status(enrollment) == status, enrollment.name
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course(capacity=3)
+        registered = make_enrollment(edition, "Uno Registrado", seat=1)
+        confirmed = make_enrollment(edition, "Dos Confirmado", seat=2, confirmed=True)
+        started = make_enrollment(edition, "Tres Empezado", seat=3, confirmed=True)
+        complete(started, 1, 2)
+        waiting = make_enrollment(edition, "Cuatro Espera", waiting=True)
+        completed = make_enrollment(edition, "Cinco Completo", confirmed=True)
+        complete(completed, 1, 2, 3, 4, 5, 6)
+        completed.completed_at = NOW
+        certified = make_enrollment(edition, "Seis Certificado", confirmed=True)
+        complete(certified, 1, 2, 3, 4, 5, 6)
+        make_certificate(certified)
+        revoked = make_enrollment(edition, "Siete Revocado", confirmed=True)
+        complete(revoked, 1, 2, 3, 4, 5, 6)
+        make_certificate(revoked, code="REVOK23456", revoked_at=NOW)
+        expected = {
+            registered: "registered",
+            confirmed: "confirmed",
+            started: "in_progress",
+            waiting: "waiting",
+            completed: "completed",
+            certified: "certified",
+            revoked: "completed",
+        }
+        for enrollment, status in expected.items():
+            assert enrollment_status(enrollment) == status, enrollment.name
+        email = make_coordinator("admin").email
+        db.session.commit()
+        for enrollment in expected:
+            db.session.refresh(enrollment)  # loaded: their names stay readable detached
+    login(client, email)
     for status in ("registered", "confirmed", "in_progress", "waiting", "certified"):
         names = _names(client.get(LIST, query_string={"status": status}))
         assert names == [e.name for e, s in expected.items() if s == status], status
@@ -87,15 +93,18 @@ def test_states_are_derived_and_filterable(app, client):
 
 
 def test_country_filter_sorting_and_pages_of_fifty(app, client):
-    edition = make_course()
-    for number in range(120):
-        make_enrollment(
-            edition,
-            f"Persona {number:03d}",
-            country="PE" if number % 2 else "CL",
-            created_at=NOW - timedelta(hours=200 - number),
-        )
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course()
+        for number in range(120):
+            make_enrollment(
+                edition,
+                f"Persona {number:03d}",
+                country="PE" if number % 2 else "CL",
+                created_at=NOW - timedelta(hours=200 - number),
+            )
+        email = make_coordinator("admin").email
+        db.session.commit()
+    login(client, email)
     first = client.get(LIST)
     assert "120 personas" in first.get_data(as_text=True)
     assert len(_names(first)) == 50
@@ -117,11 +126,13 @@ def test_country_filter_sorting_and_pages_of_fifty(app, client):
 
 
 def test_list_page_has_no_inline_styles_and_stays_small(app, client):
-    edition = make_course()
-    for number in range(50):
-        make_enrollment(edition, f"Persona Con Nombre Largo {number}")
-    db.session.commit()
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course()
+        for number in range(50):
+            make_enrollment(edition, f"Persona Con Nombre Largo {number}")
+        email = make_coordinator("admin").email
+        db.session.commit()
+    login(client, email)
     html = client.get(LIST).get_data(as_text=True)
     assert "style=" not in html
     assert "<script" not in html
@@ -130,11 +141,13 @@ def test_list_page_has_no_inline_styles_and_stays_small(app, client):
 
 
 def test_coordinator_pages_speak_english_when_asked(app, client):
-    edition = make_course()
-    make_enrollment(edition, "Ana Pérez", country="PE")
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course()
+        make_enrollment(edition, "Ana Pérez", country="PE")
+        email = make_coordinator("admin").email
+        db.session.commit()
+    login(client, email)
     client.set_cookie("lang", "en")
-    refresh()  # the test shares one app context (and Flask-Babel's cached locale) across requests
     html = client.get(LIST).get_data(as_text=True)
     assert "Enrollees" in html and "1 person" in html and "Perú" not in html
     text = client.get(LIST + ".csv").get_data().decode("utf-8-sig")

@@ -12,16 +12,17 @@ from courses.mail.models import OutboxMessage
 from courses.participants.merge import distance
 from courses.participants.models import ModuleCompletion
 from courses.registration.models import Enrollment
-from tests.coordination.client import context, send, sign_in
-from tests.coordination.helpers import (
+from tests.factories import (
     NOW,
     complete,
-    counts,
+    login,
     make_certificate,
     make_coordinator,
     make_course,
     make_enrollment,
+    post,
 )
+from tests.factories import row_counts as counts
 
 BASE = "/coordinator/pesca-acuicultura/2023"
 
@@ -30,7 +31,7 @@ BASE = "/coordinator/pesca-acuicultura/2023"
 def twins(app):
     """Juan registered twice (gmail / gmial), plus Eva sharing nobody's details."""
     app.config["FIXED_NOW"] = NOW
-    with context(app):
+    with app.app_context():
         edition = make_course(modules=3)
         first = make_enrollment(
             edition, "Juan Pérez", email="juan@gmial.com", country="PE", phone="+51987000001"
@@ -63,23 +64,23 @@ def test_edit_distance():
 
 def test_duplicates_are_flagged_in_the_list(app, client, twins):
     people, ids = twins
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     page = client.get(f"{BASE}/enrollments").get_data(as_text=True)
     assert page.count("posible duplicado") == 4  # the two Juans, Eva and her phone's twin
-    sign_in(client, people["CL"])
+    login(client, people["CL"])
     assert "posible duplicado" not in client.get(f"{BASE}/enrollments").get_data(as_text=True)
 
 
 def test_merge_keeps_every_completion_removes_the_other_and_tells_both(app, client, twins):
     people, ids = twins
-    sign_in(client, people["PE"])
+    login(client, people["PE"])
     page = client.get(f"{BASE}/enrollments/{ids['second']}").get_data(as_text=True)
     assert "Posibles duplicados" in page and "juan@gmial.com" in page
     url = f"{BASE}/enrollments/{ids['second']}/merge/{ids['first']}"
     preview = client.get(url).get_data(as_text=True)
     assert "juan@gmail.com" in preview and "juan@gmial.com" in preview
-    assert send(client, url).status_code == 303
-    with context(app):
+    assert post(client, url).status_code == 303
+    with app.app_context():
         assert db.session.get(Enrollment, ids["first"]) is None
         kept = db.session.get(Enrollment, ids["second"])
         modules = db.session.scalars(
@@ -107,27 +108,27 @@ def test_merge_keeps_every_completion_removes_the_other_and_tells_both(app, clie
 
 def test_merge_is_404_outside_the_scope_and_changes_nothing(app, client, twins):
     people, ids = twins
-    sign_in(client, people["CL"])
+    login(client, people["CL"])
     url = f"{BASE}/enrollments/{ids['second']}/merge/{ids['first']}"
-    with context(app):
+    with app.app_context():
         before = counts()
     assert client.get(url).status_code == 404
-    assert send(client, url).status_code == 404
-    with context(app):
+    assert post(client, url).status_code == 404
+    with app.app_context():
         assert counts() == before
 
 
 def test_merge_refuses_to_remove_a_certified_registration(app, client, twins):
     people, ids = twins
-    with context(app):
+    with app.app_context():
         make_certificate(db.session.get(Enrollment, ids["first"]))
         db.session.commit()
         before = counts()
-    sign_in(client, people["admin"])
-    response = send(client, f"{BASE}/enrollments/{ids['second']}/merge/{ids['first']}")
+    login(client, people["admin"])
+    response = post(client, f"{BASE}/enrollments/{ids['second']}/merge/{ids['first']}")
     assert response.status_code == 200
     assert "tiene certificado" in response.get_data(as_text=True)
-    with context(app):
+    with app.app_context():
         assert counts() == before
         assert not db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "enrollment.merge")

@@ -13,50 +13,40 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from courses import create_app
 from courses.catalog.models import Edition
 from courses.coordination.models import Coordinator
 from courses.coordination.sessions import CoordinatorSession
 from courses.extensions import db
-from tests.conftest import _empty_tables
-from tests.coordination.helpers import NOW, PASSWORD, make_coordinator, make_course
+from tests.factories import (
+    NOW,
+    PASSWORD,
+    login,
+    make_coordinator,
+    make_course,
+    make_enrollment,
+    post,
+)
 
 CSV = "/coordinator/pesca-acuicultura/2023/enrollments.csv"
 
 
 @pytest.fixture
-def site(database_url):
-    """An app with one edition, an admin and a country coordinator; no app context held."""
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url, "FIXED_NOW": NOW})
+def site(app):
+    """The app (no context held) with one edition, an admin and a country coordinator."""
+    app.config["FIXED_NOW"] = NOW
     with app.app_context():
-        db.create_all()
-        make_course()
+        # As if loaded from a course file, so its download page has something to send.
+        make_course(source_toml='slug = "pesca-acuicultura"\n')
         make_coordinator("admin", email="admin@example.org")
         make_coordinator("country", email="pe@example.org", country="PE")
         db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if database_url.startswith("postgresql"):
-            _empty_tables()
-        else:
-            db.drop_all()
-        db.engine.dispose()
-
-
-def _token(client, url: str) -> str:
-    page = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return app
 
 
 def _login(app, email: str, password: str = PASSWORD):
+    """A new browser, signed in."""
     client = app.test_client()
-    data = {
-        "email": email,
-        "password": password,
-        "csrf_token": _token(client, "/coordinator/login"),
-    }
-    assert client.post("/coordinator/login", data=data).status_code == 303
+    login(client, email, password)
     return client
 
 
@@ -65,11 +55,6 @@ def _copy(app, client):
     thief = app.test_client()
     thief.set_cookie("session", client.get_cookie("session").value)
     return thief
-
-
-def _post(client, url: str, data: dict | None = None):
-    token = _token(client, "/coordinator/password")
-    return client.post(url, data={"csrf_token": token, **(data or {})})
 
 
 def _live_sessions(app) -> int:
@@ -82,7 +67,7 @@ def test_a_copy_of_the_cookie_stops_working_at_logout(site):
     thief = _copy(site, client)
     assert thief.get("/coordinator/").status_code == 200
     assert thief.get(CSV).status_code == 200
-    assert _post(client, "/coordinator/logout").status_code == 303
+    assert post(client, "/coordinator/logout").status_code == 303
     assert thief.get("/coordinator/").status_code == 302
     assert thief.get(CSV).status_code == 302
     assert client.get("/coordinator/").status_code == 302
@@ -92,7 +77,7 @@ def test_a_copy_of_the_cookie_stops_working_at_logout(site):
 def test_logout_ends_only_that_session(site):
     laptop = _login(site, "admin@example.org")
     phone = _login(site, "admin@example.org")
-    assert _post(laptop, "/coordinator/logout").status_code == 303
+    assert post(laptop, "/coordinator/logout").status_code == 303
     assert laptop.get("/coordinator/").status_code == 302
     assert phone.get("/coordinator/").status_code == 200
 
@@ -113,7 +98,7 @@ def test_a_new_password_ends_every_other_session_and_keeps_this_one(site):
     other = _login(site, "admin@example.org")
     thief = _copy(site, client)
     new = "una frase nueva y larga"
-    answer = _post(
+    answer = post(
         client, "/coordinator/password", {"current": PASSWORD, "new": new, "confirm": new}
     )
     assert answer.status_code == 303
@@ -131,7 +116,7 @@ def test_deactivation_ends_every_session_of_that_account_at_once(site):
         focal_id = db.session.scalar(
             select(CoordinatorSession.coordinator_id).order_by(CoordinatorSession.id).limit(1)
         )
-    answer = _post(admin, f"/coordinator/accounts/{focal_id}/active")
+    answer = post(admin, f"/coordinator/accounts/{focal_id}/active")
     assert answer.status_code == 303
     assert focal.get("/coordinator/").status_code == 302
     assert admin.get("/coordinator/").status_code == 200
@@ -162,8 +147,6 @@ def test_a_session_ends_7_days_after_login_however_busy(site):
 def test_every_coordinator_page_is_private_and_never_stored(site):
     """Lists, an enrollee, the audit log and accounts were sent without Cache-Control."""
     with site.app_context():
-        from tests.coordination.helpers import make_enrollment
-
         edition = db.session.scalar(select(Edition))
         person = make_enrollment(edition, "Pedro Pérez")
         db.session.commit()

@@ -9,8 +9,15 @@ import pytest
 
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
-from tests.coordination.client import context, send, sign_in
-from tests.coordination.helpers import NOW, make_coordinator, make_course, make_enrollment
+from tests.factories import (
+    NOW,
+    login,
+    make_coordinator,
+    make_course,
+    make_enrollment,
+    post,
+    slug_title,
+)
 
 BASE = "/coordinator/pesca-acuicultura/2023"
 
@@ -18,8 +25,8 @@ BASE = "/coordinator/pesca-acuicultura/2023"
 @pytest.fixture
 def logged(app):
     app.config["FIXED_NOW"] = NOW
-    with context(app):
-        edition = make_course()
+    with app.app_context():
+        edition = make_course(title=slug_title("pesca-acuicultura"))
         person = make_enrollment(edition, "Juan Pérez Quispe", country="PE")
         admin = make_coordinator("admin", email="ana@coordinacion.org")
         make_coordinator("country", email="focal.pe@coordinacion.org", country="PE")
@@ -47,7 +54,7 @@ def logged(app):
 
 
 def test_audit_log_reads_as_sentences_with_names_and_local_time(app, client, logged):
-    sign_in(client, "ana@coordinacion.org")
+    login(client, "ana@coordinacion.org")
     page = client.get("/coordinator/audit").get_data(as_text=True)
     assert "aprobó el cambio de nombre de «Juan Perez» a «Juan Pérez Quispe»" in page
     assert (
@@ -60,7 +67,7 @@ def test_audit_log_reads_as_sentences_with_names_and_local_time(app, client, log
 
 
 def test_audit_log_filters_by_person_kind_and_day(app, client, logged):
-    sign_in(client, "ana@coordinacion.org")
+    login(client, "ana@coordinacion.org")
 
     def shown(**args) -> tuple[bool, bool]:
         page = client.get("/coordinator/audit", query_string=args).get_data(as_text=True)
@@ -74,7 +81,7 @@ def test_audit_log_filters_by_person_kind_and_day(app, client, logged):
 
 
 def test_roles_are_named_in_spanish_and_headings_use_titles(app, client, logged):
-    sign_in(client, "ana@coordinacion.org")
+    login(client, "ana@coordinacion.org")
     page = client.get("/coordinator/accounts").get_data(as_text=True)
     assert "<td>Punto focal de país</td>" in page and "<td>Administración</td>" in page
     assert ">country<" not in page and ">admin<" not in page
@@ -84,8 +91,8 @@ def test_roles_are_named_in_spanish_and_headings_use_titles(app, client, logged)
 
 
 def test_module_sources_are_words(app, client, logged):
-    sign_in(client, "ana@coordinacion.org")
+    login(client, "ana@coordinacion.org")
     url = f"{BASE}/enrollments/{logged}"
-    assert send(client, url + "/modules/1", {"action": "mark"}).status_code == 303
+    assert post(client, url + "/modules/1", {"action": "mark"}).status_code == 303
     page = client.get(url).get_data(as_text=True)
     assert "(lo marcó la coordinación)" in page and "(coordinator)" not in page

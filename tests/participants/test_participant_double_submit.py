@@ -13,7 +13,8 @@ from courses.mail.models import OutboxMessage
 from courses.participants.models import ModuleCompletion
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
-from tests.participants.helpers import NOW, csrf_token, enroll, make_course
+from tests.factories import NOW, enroll, make_course
+from tests.factories import csrf_in as csrf_token
 
 
 def _count(model, *where) -> int:
@@ -22,17 +23,18 @@ def _count(model, *where) -> int:
 
 def test_two_posts_of_the_last_module_give_one_certificate(app, client):
     app.config["FIXED_NOW"] = NOW
-    edition = make_course(completion="self")
-    _enrollment, token = enroll(edition)
+    with app.app_context():
+        _enrollment, token = enroll(make_course(completion="self"))
     token_field = csrf_token(client.get(f"/my/{token}").text)
     for number in range(1, 6):
         client.post(f"/my/{token}/modules/{number}/complete", data={"csrf_token": token_field})
     first = client.post(f"/my/{token}/modules/6/complete", data={"csrf_token": token_field})
     second = client.post(f"/my/{token}/modules/6/complete", data={"csrf_token": token_field})
     assert (first.status_code, second.status_code) == (303, 303)
-    assert _count(ModuleCompletion) == 6
-    assert _count(Certificate) == 1
-    assert _count(OutboxMessage, OutboxMessage.kind == "certificate") == 1
+    with app.app_context():
+        assert _count(ModuleCompletion) == 6
+        assert _count(Certificate) == 1
+        assert _count(OutboxMessage, OutboxMessage.kind == "certificate") == 1
 
 
 def test_the_service_called_at_once_from_two_sessions_issues_one_certificate(

@@ -9,7 +9,8 @@ from courses import create_app
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
 from courses.registration.tokens import personal_link
-from tests.participants.helpers import NOW, csrf_token, enroll, make_course
+from tests.factories import NOW, enroll, make_course
+from tests.factories import csrf_in as csrf_token
 
 
 def _ask(client, email: str):
@@ -19,28 +20,30 @@ def _ask(client, email: str):
 
 def test_lost_link_resends_the_same_links_in_one_mail(app, client):
     app.config["FIXED_NOW"] = NOW
-    first = make_course(slug="pesca-acuicultura")
-    second = make_course(slug="otro-curso")
-    _a, token_a = enroll(first, email="Nandu@Example.org")
-    _b, token_b = enroll(second, email="nandu@example.org", waiting=True)
-    enroll(first, email="someone.else@example.org")
+    with app.app_context():
+        first = make_course(slug="pesca-acuicultura")
+        second = make_course(slug="otro-curso")
+        _a, token_a = enroll(first, email="Nandu@Example.org")
+        _b, token_b = enroll(second, email="nandu@example.org", waiting=True)
+        enroll(first, email="someone.else@example.org")
 
     response = _ask(client, "NANDU@example.org")
     assert response.status_code == 303
-    mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "lost-link"))
-    mail = mails.one()
-    assert mail.recipient.lower() == "nandu@example.org"
-    assert personal_link(token_a) in mail.body_text
-    assert personal_link(token_b) in mail.body_text
-    assert "lista de espera" in mail.body_text
-    assert "someone.else" not in mail.body_text
-    assert f'href="{personal_link(token_a)}"' in mail.body_html
+    with app.app_context():
+        mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "lost-link"))
+        mail = mails.one()
+        assert mail.recipient.lower() == "nandu@example.org"
+        assert personal_link(token_a) in mail.body_text
+        assert personal_link(token_b) in mail.body_text
+        assert "lista de espera" in mail.body_text
+        assert "someone.else" not in mail.body_text
+        assert f'href="{personal_link(token_a)}"' in mail.body_html
 
 
 def test_lost_link_answers_the_same_whether_or_not_registered(app, client):
     app.config["FIXED_NOW"] = NOW
-    edition = make_course()
-    enroll(edition, email="nandu@example.org")
+    with app.app_context():
+        enroll(make_course(), email="nandu@example.org")
 
     known = _ask(client, "nandu@example.org")
     known_page = client.get(known.headers["Location"])
@@ -52,14 +55,16 @@ def test_lost_link_answers_the_same_whether_or_not_registered(app, client):
     assert strip(known_page.text) == strip(unknown_page.text)
     assert "Si ese correo o ese teléfono está inscrito" in unknown_page.text
     count = select(func.count()).select_from(OutboxMessage)
-    assert db.session.scalar(count) == 1
+    with app.app_context():
+        assert db.session.scalar(count) == 1
 
 
 def test_lost_link_with_a_malformed_address_is_refused_next_to_the_field(app, client):
     response = _ask(client, "not-an-address")
     assert response.status_code == 400
     assert 'aria-describedby="email-error"' in response.text
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 @pytest.fixture
@@ -69,7 +74,8 @@ def limited_client(database_url):
     )
     with app.app_context():
         db.create_all()
-        yield app.test_client()
+    yield app.test_client()
+    with app.app_context():
         db.session.remove()
         db.drop_all()
         db.engine.dispose()

@@ -12,9 +12,10 @@ from courses import create_app
 from courses.extensions import db
 from courses.mail.models import OutboxMessage
 from courses.participants.services import mark_module
-from tests.participants.helpers import NOW, csrf_token, enroll, make_course
-from tests.registration.registration_helpers import FORM_URL, VALID
-from tests.registration.registration_helpers import csrf_token as form_token
+from courses.registration.models import Enrollment
+from tests.factories import FORM_URL, NOW, VALID, enroll, make_course
+from tests.factories import csrf_in as csrf_token
+from tests.factories import csrf_token as form_token
 
 LONG_TITLE = "Ciclo de capacitaciones para Pesca y Acuicultura de la Alianza del Pacífico"
 
@@ -26,15 +27,16 @@ def subjects() -> dict[str, str]:
 
 def test_every_participant_mail_subject_is_under_60_characters_important_word_first(app, client):
     app.config["FIXED_NOW"] = NOW
-    edition = make_course(capacity=1)
-    edition.course.title = {"es": LONG_TITLE, "en": LONG_TITLE}
-    db.session.commit()
+    with app.app_context():
+        make_course(capacity=1, title={"es": LONG_TITLE, "en": LONG_TITLE})
+        db.session.commit()
     for email in ("uno@example.org", "dos@example.org", "uno@example.org"):
         data = {**VALID, "email": email, "csrf_token": form_token(client, FORM_URL)}
         client.post(FORM_URL, data=data).close()
     page = client.get("/my/lost")
     client.post("/my/lost", data={"csrf_token": csrf_token(page.text), "email": "uno@example.org"})
-    found = subjects()
+    with app.app_context():
+        found = subjects()
     assert set(found) >= {"confirmation", "waiting-list", "already-registered", "lost-link"}
     for kind, subject in found.items():
         assert len(subject) < 60, (kind, subject)
@@ -44,8 +46,8 @@ def test_every_participant_mail_subject_is_under_60_characters_important_word_fi
 
 def test_after_completing_a_module_the_next_one_comes_first(app, client):
     app.config["FIXED_NOW"] = NOW
-    edition = make_course()
-    _enrollment, token = enroll(edition)
+    with app.app_context():
+        _enrollment, token = enroll(make_course())
     page = client.get(f"/my/{token}/modules/1")
     response = client.post(
         f"/my/{token}/modules/1/complete", data={"csrf_token": csrf_token(page.text)}
@@ -59,16 +61,22 @@ def test_after_completing_a_module_the_next_one_comes_first(app, client):
 
 def test_no_undo_sentence_and_file_sizes_once_the_certificate_exists(app, client):
     app.config["FIXED_NOW"] = NOW
-    edition = make_course()
-    enrollment, token = enroll(edition)
+    with app.app_context():
+        enrollment, token = enroll(make_course())
+        enrollment_id = enrollment.id
     assert "Puedes deshacerlo" in client.get(f"/my/{token}").text
-    edition.course.contacts = [
-        {"country": "CL", "name": {"es": "Ayuda Chile"}, "email": "a@example.org", "whatsapp": None}
-    ]
-    for module in edition.course.modules:
-        mark_module(enrollment, module, source="self", now=NOW)
-    db.session.commit()
-    [ready] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "certificate"))
+    with app.app_context():
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        course = enrollment.edition.course
+        course.contacts = [
+            {"country": "CL", "name": {"es": "Ayuda Chile"}, "email": "a@example.org",
+             "whatsapp": None}
+        ]  # fmt: skip
+        for module in course.modules:
+            mark_module(enrollment, module, source="self", now=NOW)
+        db.session.commit()
+        query = select(OutboxMessage).where(OutboxMessage.kind == "certificate")
+        [ready] = db.session.scalars(query)
     assert "Ayuda Chile · a@example.org" in ready.body_text, "the country's contact in the mail"
     home = client.get(f"/my/{token}").text
     assert "Puedes deshacerlo" not in home
@@ -89,7 +97,8 @@ def limited_client(database_url):
     )
     with app.app_context():
         db.create_all()
-        yield app.test_client()
+    yield app.test_client()
+    with app.app_context():
         db.session.remove()
         db.drop_all()
         db.engine.dispose()

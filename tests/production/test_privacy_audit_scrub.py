@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
-from tests.coordination.helpers import login, make_coordinator, make_course, make_enrollment, post
+from tests.factories import login_new, make_course, make_enrollment, post
 
 BASE = "/coordinator/pesca-acuicultura/2023"
 
@@ -26,17 +26,19 @@ def _audit() -> list[tuple[str, str | None, dict]]:
 def test_erasure_scrubs_names_and_searches_from_the_audit_and_keeps_the_actions(
     app, client, runner
 ):
-    edition = make_course()
-    pedro = make_enrollment(
-        edition,
-        "Pedro Quispe",
-        email="pedro.quispe@example.org",
-        phone="+51987654321",
-        country="PE",
-    )
-    make_enrollment(edition, "Marta Rojas", email="marta@example.org")
-    pedro_id = pedro.id
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course()
+        pedro = make_enrollment(
+            edition,
+            "Pedro Quispe",
+            email="pedro.quispe@example.org",
+            phone="+51987654321",
+            country="PE",
+        )
+        make_enrollment(edition, "Marta Rojas", email="marta@example.org")
+        pedro_id = pedro.id
+        db.session.commit()
+    login_new(app, client)
     for query in ("Pedro", "quispe", "987654321", "Marta", "PE"):
         response = client.get(f"{BASE}/enrollments.csv?q={query}")
         response.close()
@@ -53,13 +55,15 @@ def test_erasure_scrubs_names_and_searches_from_the_audit_and_keeps_the_actions(
         form_url=f"{BASE}/enrollments/{pedro_id}",
     )
     assert corrected.status_code == 303
-    before = _audit()
+    with app.app_context():
+        before = _audit()
     assert "Pedro Quispe Huamán" in str(before)
 
     result = runner.invoke(args=["privacy", "erase", "pedro.quispe@example.org"])
     assert result.exit_code == 0, result.output
 
-    after = _audit()
+    with app.app_context():
+        after = _audit()
     # Every action is still there, on the same targets; plus the erasure itself.
     assert [(a, t) for a, t, _ in after[: len(before)]] == [(a, t) for a, t, _ in before]
     assert after[-1][0] == "privacy.erase"

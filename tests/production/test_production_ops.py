@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from courses import create_app
 from courses.catalog.loader import read_course_files
 from courses.catalog.models import Edition
-from courses.catalog.services import load_courses
+from courses.catalog.upsert import load_courses
 from courses.certificates.models import Certificate
 from courses.certificates.services import issue_certificate
 from courses.coordination.models import AuditEntry
@@ -83,50 +83,61 @@ def _snapshot() -> list[tuple]:
 def test_purge_erases_old_personal_data_keeps_counts_and_certificates(
     app, client, runner, tmp_path
 ):
-    edition = _load_course(tmp_path)
-    old = _enroll(edition, 1, OLD)
-    for module in edition.course.modules:
-        db.session.add(ModuleCompletion(enrollment_id=old.id, module_id=module.id, source="self"))
-    old.completed_at = OLD
-    cert = issue_certificate(old, OLD)
-    _enroll(edition, 2, OLD)
-    recent = _enroll(edition, 3, RECENT)
-    recent_token = tokens.token_for(recent.token_salt)
-    old_token = tokens.token_for(old.token_salt)
-    db.session.commit()
+    with app.app_context():
+        edition = _load_course(tmp_path)
+        old = _enroll(edition, 1, OLD)
+        for module in edition.course.modules:
+            db.session.add(
+                ModuleCompletion(enrollment_id=old.id, module_id=module.id, source="self")
+            )
+        old.completed_at = OLD
+        cert = issue_certificate(old, OLD)
+        _enroll(edition, 2, OLD)
+        recent = _enroll(edition, 3, RECENT)
+        recent_token = tokens.token_for(recent.token_salt)
+        old_token = tokens.token_for(old.token_salt)
+        db.session.commit()
+        db.session.refresh(cert)  # loaded: its id and code stay readable
+        old_id = old.id
     app.config["FIXED_NOW"] = NOW
 
     result = runner.invoke(args=["privacy", "purge", "--before", "2024-01-01"])
     assert result.exit_code == 0, result.output
     assert "2 enrollment(s)" in result.output
-    db.session.expire_all()
-    erased = db.session.scalars(select(Enrollment).where(Enrollment.erased_at.is_not(None))).all()
-    assert sorted(e.id for e in erased) == [old.id, old.id + 1]
-    for enrollment in erased:
-        assert enrollment.name == "" and enrollment.phone == "" and enrollment.organization == ""
-        assert enrollment.email_key == f"erased-{enrollment.id}"
-        assert enrollment.email.endswith("@erased.invalid")
-        assert enrollment.country == "PE" and enrollment.status == "registered"
-        assert enrollment.erased_at == NOW
-    # Statistics keep every row, completion and certificate; the certificate keeps its name.
-    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 3
-    assert db.session.scalar(select(func.count()).select_from(ModuleCompletion)) == 2
-    assert db.session.get(Certificate, cert.id).holder_name == "Persona 1"
+    with app.app_context():
+        old = db.session.get(Enrollment, old_id)
+        erased = db.session.scalars(
+            select(Enrollment).where(Enrollment.erased_at.is_not(None))
+        ).all()
+        assert sorted(e.id for e in erased) == [old.id, old.id + 1]
+        for enrollment in erased:
+            assert (
+                enrollment.name == "" and enrollment.phone == "" and enrollment.organization == ""
+            )
+            assert enrollment.email_key == f"erased-{enrollment.id}"
+            assert enrollment.email.endswith("@erased.invalid")
+            assert enrollment.country == "PE" and enrollment.status == "registered"
+            assert enrollment.erased_at == NOW
+        # Statistics keep every row, completion and certificate; the certificate keeps its name.
+        assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 3
+        assert db.session.scalar(select(func.count()).select_from(ModuleCompletion)) == 2
+        assert db.session.get(Certificate, cert.id).holder_name == "Persona 1"
     # The printed QR code still verifies, with the holder's name and nothing else personal.
     page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
     assert "Persona 1" in page
     assert "example.org" not in page.lower() and "5691" not in page and "Caleta" not in page
-    # The old personal link no longer finds anyone; the recent one still does.
-    assert _by_token(old_token) is None
-    assert _by_token(recent_token).name == "Persona 3"
-    # Old e-mails are gone; the recent person's mail stays.
-    assert [m.recipient for m in db.session.scalars(select(OutboxMessage))] == [
-        "Persona3@Example.org"
-    ]
-    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.purge"))
-    (entry,) = audit.all()
-    assert entry.actor == "cli"
-    assert entry.details["enrollments"] == 2 and entry.details["before"] == "2024-01-01"
+    with app.app_context():
+        # The old personal link no longer finds anyone; the recent one still does.
+        assert _by_token(old_token) is None
+        assert _by_token(recent_token).name == "Persona 3"
+        # Old e-mails are gone; the recent person's mail stays.
+        assert [m.recipient for m in db.session.scalars(select(OutboxMessage))] == [
+            "Persona3@Example.org"
+        ]
+        audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.purge"))
+        (entry,) = audit.all()
+        assert entry.actor == "cli"
+        assert entry.details["enrollments"] == 2 and entry.details["before"] == "2024-01-01"
 
     # Purging again finds nothing more; the placeholders never collide.
     again = runner.invoke(args=["privacy", "purge", "--before", "2024-01-01"])
@@ -140,38 +151,41 @@ def _by_token(token: str) -> Enrollment | None:
 
 
 def test_purge_refuses_a_bad_or_future_date_and_changes_nothing(app, runner, tmp_path):
-    edition = _load_course(tmp_path)
-    _enroll(edition, 1, OLD)
-    db.session.commit()
+    with app.app_context():
+        edition = _load_course(tmp_path)
+        _enroll(edition, 1, OLD)
+        db.session.commit()
+        before = _snapshot()
     app.config["FIXED_NOW"] = NOW
-    before = _snapshot()
     bad = runner.invoke(args=["privacy", "purge", "--before", "31/12/2023"])
     assert bad.exit_code == 2 and "2024-01-31" in bad.output
     future = runner.invoke(args=["privacy", "purge", "--before", "2030-01-01"])
     assert future.exit_code == 1 and "future" in future.output
-    db.session.expire_all()
-    assert _snapshot() == before
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    with app.app_context():
+        assert _snapshot() == before
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
 def test_erase_on_request_erases_one_person_and_records_it_without_the_address(
     app, runner, tmp_path
 ):
-    edition = _load_course(tmp_path)
-    target = _enroll(edition, 1, RECENT, email="Ana.Perez@Example.org")
-    _enroll(edition, 2, RECENT)
-    db.session.add(
-        OutboxMessage(
-            message_id="<lost-link@test>",
-            kind="lost-link",
-            recipient="ana.perez@example.org",
-            subject="Tu enlace",
-            body_text="…",
-            created_at=RECENT,
-            next_attempt_at=RECENT,
+    with app.app_context():
+        edition = _load_course(tmp_path)
+        target = _enroll(edition, 1, RECENT, email="Ana.Perez@Example.org")
+        _enroll(edition, 2, RECENT)
+        db.session.add(
+            OutboxMessage(
+                message_id="<lost-link@test>",
+                kind="lost-link",
+                recipient="ana.perez@example.org",
+                subject="Tu enlace",
+                body_text="…",
+                created_at=RECENT,
+                next_attempt_at=RECENT,
+            )
         )
-    )
-    db.session.commit()
+        db.session.commit()
+        db.session.refresh(target)  # loaded: its id stays readable
     app.config["FIXED_NOW"] = NOW
 
     unknown = runner.invoke(args=["privacy", "erase", "nadie@example.org"])
@@ -180,29 +194,31 @@ def test_erase_on_request_erases_one_person_and_records_it_without_the_address(
         args=["privacy", "erase", "ana.perez@example.org", "--edition", "no/such"]
     )
     assert wrong_edition.exit_code == 1 and "No edition" in wrong_edition.output
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
     result = runner.invoke(
         args=["privacy", "erase", "ANA.PEREZ@example.org", "--edition", "prueba-carga/2099"]
     )
     assert result.exit_code == 0, result.output
-    db.session.expire_all()
-    erased = db.session.get(Enrollment, target.id)
-    assert erased.erased_at == NOW and erased.name == "" and "ana" not in erased.email.lower()
-    other = db.session.scalars(select(Enrollment).where(Enrollment.id != target.id)).one()
-    assert other.erased_at is None and other.name == "Persona 2"
-    remaining = sorted(m.recipient for m in db.session.scalars(select(OutboxMessage)))
-    # The person's mail for that edition is gone; the lost-link mail goes with a full erase.
-    assert remaining == ["Persona2@Example.org", "ana.perez@example.org"]
-    (entry,) = db.session.scalars(select(AuditEntry)).all()
-    assert entry.action == "privacy.erase" and entry.target == f"enrollment:{target.id}"
-    assert "ana" not in str(entry.details).lower()
+    with app.app_context():
+        erased = db.session.get(Enrollment, target.id)
+        assert erased.erased_at == NOW and erased.name == "" and "ana" not in erased.email.lower()
+        other = db.session.scalars(select(Enrollment).where(Enrollment.id != target.id)).one()
+        assert other.erased_at is None and other.name == "Persona 2"
+        remaining = sorted(m.recipient for m in db.session.scalars(select(OutboxMessage)))
+        # The person's mail for that edition is gone; the lost-link mail goes with a full erase.
+        assert remaining == ["Persona2@Example.org", "ana.perez@example.org"]
+        (entry,) = db.session.scalars(select(AuditEntry)).all()
+        assert entry.action == "privacy.erase" and entry.target == f"enrollment:{target.id}"
+        assert "ana" not in str(entry.details).lower()
 
     everywhere = runner.invoke(args=["privacy", "erase", "ana.perez@example.org"])
     assert everywhere.exit_code == 0 and "0 enrollment(s)" in everywhere.output
-    remaining = [m.recipient for m in db.session.scalars(select(OutboxMessage))]
-    assert remaining == ["Persona2@Example.org"]
-    assert len(db.session.scalars(select(AuditEntry)).all()) == 2
+    with app.app_context():
+        remaining = [m.recipient for m in db.session.scalars(select(OutboxMessage))]
+        assert remaining == ["Persona2@Example.org"]
+        assert len(db.session.scalars(select(AuditEntry)).all()) == 2
 
 
 def test_backup_while_the_app_writes_and_restore_gives_a_working_database(tmp_path):

@@ -48,7 +48,8 @@ def test_https_base_url_turns_on_hsts_and_secure_cookies(database_url):
     # The session cookie (CSRF token of a form) too.
     with app.app_context():
         db.create_all()
-        form = client.get("/coordinator/login")  # stores nothing
+    form = client.get("/coordinator/login")  # stores nothing
+    with app.app_context():
         db.session.remove()
         db.engine.dispose()
     assert form.status_code == 200
@@ -102,21 +103,22 @@ def test_healthz_reports_the_database_and_the_outbox_backlog(app, client):
         "outbox": {"backlog": 0, "oldest_unsent_age_seconds": None},
     }
     assert answer.headers["Cache-Control"] == "no-store"
-    two_hours_ago = utcnow() - timedelta(hours=2)
-    for number, sent in ((1, None), (2, None), (3, utcnow())):
-        db.session.add(
-            OutboxMessage(
-                message_id=f"<health-{number}@test>",
-                kind="test",
-                recipient="a@example.org",
-                subject="s",
-                body_text="b",
-                created_at=two_hours_ago,
-                next_attempt_at=two_hours_ago,
-                sent_at=sent,
+    with app.app_context():
+        two_hours_ago = utcnow() - timedelta(hours=2)
+        for number, sent in ((1, None), (2, None), (3, utcnow())):
+            db.session.add(
+                OutboxMessage(
+                    message_id=f"<health-{number}@test>",
+                    kind="test",
+                    recipient="a@example.org",
+                    subject="s",
+                    body_text="b",
+                    created_at=two_hours_ago,
+                    next_attempt_at=two_hours_ago,
+                    sent_at=sent,
+                )
             )
-        )
-    db.session.commit()
+        db.session.commit()
     answer = client.get("/healthz")
     assert answer.status_code == 200  # the web side works; mail trouble is "degraded"
     assert answer.json["status"] == "degraded"
@@ -126,25 +128,27 @@ def test_healthz_reports_the_database_and_the_outbox_backlog(app, client):
 
 def test_healthz_degrades_only_when_due_mail_waits_more_than_a_few_minutes(app, client):
     moment = utcnow()
-    # Due a minute ago (the worker is at it), and due in an hour (waiting for a retry): fine.
-    for number, due in ((1, moment - timedelta(minutes=1)), (2, moment + timedelta(hours=1))):
-        db.session.add(
-            OutboxMessage(
-                message_id=f"<due-{number}@test>",
-                kind="test",
-                recipient="a@example.org",
-                subject="s",
-                body_text="b",
-                created_at=moment - timedelta(hours=3),
-                next_attempt_at=due,
+    with app.app_context():
+        # Due a minute ago (the worker is at it), and due in an hour (waiting for a retry): fine.
+        for number, due in ((1, moment - timedelta(minutes=1)), (2, moment + timedelta(hours=1))):
+            db.session.add(
+                OutboxMessage(
+                    message_id=f"<due-{number}@test>",
+                    kind="test",
+                    recipient="a@example.org",
+                    subject="s",
+                    body_text="b",
+                    created_at=moment - timedelta(hours=3),
+                    next_attempt_at=due,
+                )
             )
-        )
-    db.session.commit()
+        db.session.commit()
     assert client.get("/healthz").json["status"] == "ok"
-    # Due ten minutes ago and nobody has sent it: no worker, or a mail server refusing us.
-    message = db.session.scalar(db.select(OutboxMessage).filter_by(message_id="<due-1@test>"))
-    message.next_attempt_at = moment - timedelta(minutes=10)
-    db.session.commit()
+    with app.app_context():
+        # Due ten minutes ago and nobody has sent it: no worker, or a mail server refusing us.
+        message = db.session.scalar(db.select(OutboxMessage).filter_by(message_id="<due-1@test>"))
+        message.next_attempt_at = moment - timedelta(minutes=10)
+        db.session.commit()
     answer = client.get("/healthz")
     assert answer.status_code == 200 and answer.json["status"] == "degraded"
 
@@ -241,31 +245,19 @@ def test_make_serve_migrates_and_serves_in_production_configuration(tmp_path):
     assert "Booting worker" in output
 
 
-def test_healthz_details_only_for_the_host_itself_or_with_the_token(database_url):
+def test_healthz_details_only_for_the_host_itself_or_with_the_token(app):
     """The outbox backlog was shown to anyone; up/down stays public for load balancers."""
-    app = create_app(
-        "testing",
-        {"SQLALCHEMY_DATABASE_URI": database_url, "HEALTHZ_TOKEN": "t0ken-for-monitoring"},
-    )
-    with app.app_context():
-        db.create_all()
-        try:
-            outside = app.test_client()
-            outside.environ_base["REMOTE_ADDR"] = "203.0.113.5"
-            answer = outside.get("/healthz")
-            assert answer.status_code == 200
-            assert answer.json == {"status": "ok", "database": "ok"}
-            wrong = outside.get("/healthz", headers={"Authorization": "Bearer nope"})
-            assert "outbox" not in wrong.json
-            right = outside.get(
-                "/healthz", headers={"Authorization": "Bearer t0ken-for-monitoring"}
-            )
-            assert right.json["outbox"] == {"backlog": 0, "oldest_unsent_age_seconds": None}
-            # Loopback, but forwarded by a proxy on the host: a visitor from elsewhere.
-            proxied = app.test_client().get("/healthz", headers={"X-Forwarded-For": "198.51.100.1"})
-            assert "outbox" not in proxied.json
-            assert "outbox" in app.test_client().get("/healthz").json  # the host itself
-        finally:
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+    app.config["HEALTHZ_TOKEN"] = "t0ken-for-monitoring"  # read on each request
+    outside = app.test_client()
+    outside.environ_base["REMOTE_ADDR"] = "203.0.113.5"
+    answer = outside.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json == {"status": "ok", "database": "ok"}
+    wrong = outside.get("/healthz", headers={"Authorization": "Bearer nope"})
+    assert "outbox" not in wrong.json
+    right = outside.get("/healthz", headers={"Authorization": "Bearer t0ken-for-monitoring"})
+    assert right.json["outbox"] == {"backlog": 0, "oldest_unsent_age_seconds": None}
+    # Loopback, but forwarded by a proxy on the host: a visitor from elsewhere.
+    proxied = app.test_client().get("/healthz", headers={"X-Forwarded-For": "198.51.100.1"})
+    assert "outbox" not in proxied.json
+    assert "outbox" in app.test_client().get("/healthz").json  # the host itself

@@ -21,14 +21,19 @@ from courses.mail.models import OutboxMessage
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
 from tests.catalog.catalog_helpers import EXAMPLE
-from tests.coordination.helpers import login, make_coordinator, make_correction, post
-from tests.participants.helpers import NOW, csrf_token, enroll, make_course
-from tests.registration.registration_helpers import (
+from tests.factories import (
     FORM_URL,
+    NOW,
     OPEN_NOW,
     VALID,
     counts,
-    make_edition,
+    csrf_in,
+    enroll,
+    login,
+    make_coordinator,
+    make_correction,
+    make_course,
+    post,
     submit,
 )
 
@@ -53,26 +58,32 @@ def _unsafe_in(text: str) -> list[str]:
 @pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
 def test_registration_refuses_names_with_controls_bidi_or_no_letter(app, client, name):
     app.config["FIXED_NOW"] = OPEN_NOW
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     response = submit(client, name=name)
     assert response.status_code == 422
     assert 'id="name-error"' in response.text
     assert "caracteres invisibles" in response.text or "con letras" in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 @pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
 def test_the_participants_name_correction_follows_the_same_rule(app, client, name):
     app.config["FIXED_NOW"] = NOW
-    enrollment, token = enroll(make_course(), name="Jose Nancupil")
+    with app.app_context():
+        enrollment, token = enroll(make_course(), name="Jose Nancupil")
+        enrollment_id = enrollment.id
     home = client.get(f"/my/{token}")
     response = client.post(
-        f"/my/{token}/name", data={"csrf_token": csrf_token(home.text), "name": name}
+        f"/my/{token}/name", data={"csrf_token": csrf_in(home.text), "name": name}
     )
     assert response.status_code == 400
     assert 'id="name-error"' in response.text
-    db.session.refresh(enrollment)
-    assert enrollment.name == "Jose Nancupil"
+    with app.app_context():
+        enrollment = db.session.get(Enrollment, enrollment_id)
+        assert enrollment.name == "Jose Nancupil"
 
 
 def test_a_course_file_with_an_organiser_carrying_a_bidi_override_is_refused(tmp_path, runner):
@@ -92,28 +103,32 @@ def test_a_course_file_with_an_organiser_carrying_a_bidi_override_is_refused(tmp
 def test_a_name_stored_before_the_rule_is_shown_safely_on_every_page_and_export(app, client):
     """Pages, e-mail, CSV, XLSX, PDF and /verify show the stored name without its controls."""
     app.config["FIXED_NOW"] = NOW
-    edition = make_course(completion="coordinator")
-    person, token = enroll(edition, name=STORED)
-    for module in edition.course.modules:
-        mark_module(person, module, source="coordinator", now=NOW)
-    db.session.commit()
-    cert = current_certificate(person)
-    assert cert is not None and cert.holder_name == STORED
+    with app.app_context():
+        edition = make_course(completion="coordinator")
+        person, token = enroll(edition, name=STORED)
+        for module in edition.course.modules:
+            mark_module(person, module, source="coordinator", now=NOW)
+        admin = make_coordinator("admin").email
+        db.session.commit()
+        person_id = person.id
+        cert = current_certificate(person)
+        assert cert is not None and cert.holder_name == STORED
+        mails = list(db.session.scalars(select(OutboxMessage)))
     base = "/coordinator/pesca-acuicultura/2023"
 
     pages = {
         "personal page": client.get(f"/my/{token}"),
         "verify page": client.get(f"/verify/{cert.code}"),
     }
-    for mail in db.session.scalars(select(OutboxMessage)):
+    for mail in mails:
         pages[f"mail {mail.kind}"] = client.get(f"/dev/mailbox/{mail.id}")
         assert _unsafe_in(mail.subject + mail.body_text + (mail.body_html or "")) == [], mail.kind
-    login(client, make_coordinator("admin"))
+    login(client, admin)
     pages.update(
         {
             "list": client.get(f"{base}/enrollments"),
             "search": client.get(f"{base}/enrollments?q=Rojas"),
-            "enrollee": client.get(f"{base}/enrollments/{person.id}"),
+            "enrollee": client.get(f"{base}/enrollments/{person_id}"),
             "certificates": client.get(f"{base}/certificates"),
         }
     )
@@ -143,25 +158,33 @@ def test_a_name_stored_before_the_rule_is_shown_safely_on_every_page_and_export(
 def test_the_coordinator_approving_a_stored_bad_correction_is_refused(app, client):
     """A correction request stored before the rule cannot become a certificate."""
     app.config["FIXED_NOW"] = NOW
-    edition = make_course(completion="coordinator")
-    person, _token = enroll(edition, name="Jose Nancupil")
-    for module in edition.course.modules:
-        mark_module(person, module, source="coordinator", now=NOW)
-    correction = make_correction(person, "Jose \u202eNancupil")
-    db.session.commit()
-    login(client, make_coordinator("admin"))
+    with app.app_context():
+        edition = make_course(completion="coordinator")
+        person, _token = enroll(edition, name="Jose Nancupil")
+        for module in edition.course.modules:
+            mark_module(person, module, source="coordinator", now=NOW)
+        correction_id = make_correction(person, "Jose \u202eNancupil").id
+        person_id = person.id
+        admin = make_coordinator("admin").email
+        db.session.commit()
+    login(client, admin)
     base = "/coordinator/pesca-acuicultura/2023"
     response = post(
-        client, f"{base}/corrections/{correction.id}/approve", form_url=f"{base}/certificates"
+        client, f"{base}/corrections/{correction_id}/approve", form_url=f"{base}/certificates"
     )
     assert response.status_code in (303, 400, 422)
-    assert db.session.get(Enrollment, person.id).name == "Jose Nancupil"
-    assert current_certificate(person).holder_name == "Jose Nancupil"
+    with app.app_context():
+        person = db.session.get(Enrollment, person_id)
+        assert db.session.get(Enrollment, person.id).name == "Jose Nancupil"
+        assert current_certificate(person).holder_name == "Jose Nancupil"
 
 
 def test_registration_still_takes_accents_apostrophes_and_hyphens(app, client):
     app.config["FIXED_NOW"] = OPEN_NOW
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     assert client.get(FORM_URL).status_code == 200
     assert submit(client, **VALID).status_code == 303
-    assert db.session.scalar(select(Enrollment.name)) == VALID["name"]
+    with app.app_context():
+        assert db.session.scalar(select(Enrollment.name)) == VALID["name"]

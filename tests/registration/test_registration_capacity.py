@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from courses.catalog.models import Edition
 from courses.extensions import db
 from courses.participants.services import enrollment_by_token
-from courses.registration import seats, services
+from courses.registration import services
 from courses.registration.tokens import hash_token
-from tests.registration.registration_helpers import (
+from tests.factories import (
     DONE_URL,
     FORM_URL,
     OPEN_NOW,
@@ -16,7 +17,7 @@ from tests.registration.registration_helpers import (
     counts,
     enrollments,
     link_in,
-    make_edition,
+    make_course,
     messages,
     submit,
 )
@@ -31,10 +32,13 @@ def person(n: int) -> dict:
     return {"email": f"persona{n}@example.org", "name": f"Persona Número {n}"}
 
 
-def test_same_email_in_other_case_makes_no_second_row_and_resends_the_same_link(client):
-    make_edition()
+def test_same_email_in_other_case_makes_no_second_row_and_resends_the_same_link(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     assert submit(client).status_code == 303
-    first_link = link_in(messages()[0].body_text)
+    with app.app_context():
+        first_link = link_in(messages()[0].body_text)
     response = submit(
         client, email="MARIA@Example.ORG", name="Otra Persona", phone="+51 912 345 678"
     )
@@ -44,20 +48,25 @@ def test_same_email_in_other_case_makes_no_second_row_and_resends_the_same_link(
     # Nothing about the first registration is shown.
     for private in (VALID["name"], "961234567", VALID["organization"], "maria@"):
         assert private not in page
-    [enrollment] = enrollments()
+    with app.app_context():
+        [enrollment] = enrollments()
     assert enrollment.name == VALID["name"] and enrollment.phone == "+56961234567"
-    confirmation, resend = messages()
+    with app.app_context():
+        confirmation, resend = messages()
     assert resend.kind == "already-registered"
     assert resend.recipient == enrollment.email
     assert link_in(resend.body_text) == first_link
     assert first_link in resend.body_html
     token = first_link.rsplit("/", 1)[1]
     assert enrollment.token_hash == hash_token(token)
-    assert enrollment_by_token(token).id == enrollment.id
+    with app.app_context():
+        assert enrollment_by_token(token).id == enrollment.id
 
 
 def test_duplicate_message_page_is_the_same_for_everyone(client, app):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
     other = app.test_client()  # a different visitor, with no session of the first one
     assert submit(other, email="maria@example.org").status_code == 303
@@ -66,26 +75,32 @@ def test_duplicate_message_page_is_the_same_for_everyone(client, app):
     assert "María" not in first
 
 
-def test_unlimited_capacity_registers_everyone_without_seats(client):
-    make_edition(capacity=0)
+def test_unlimited_capacity_registers_everyone_without_seats(app, client):
+    with app.app_context():
+        make_course(capacity=0)
+        db.session.commit()
     for n in range(3):
         assert submit(client, **person(n)).status_code == 303
-    assert [(e.status, e.seat) for e in enrollments()] == [("registered", None)] * 3
+    with app.app_context():
+        assert [(e.status, e.seat) for e in enrollments()] == [("registered", None)] * 3
 
 
-def test_when_capacity_is_reached_people_go_to_the_waiting_list_page_and_mail_say_so(client):
-    make_edition(capacity=2)
+def test_when_capacity_is_reached_people_go_to_the_waiting_list_page_and_mail_say_so(app, client):
+    with app.app_context():
+        make_course(capacity=2)
+        db.session.commit()
     for n in range(2):
         assert submit(client, **person(n)).status_code == 303
     assert submit(client, **person(2)).status_code == 303
     page = client.get(DONE_URL).text
     assert "lista de espera" in page
-    assert [(e.status, e.seat) for e in enrollments()] == [
-        ("registered", 1),
-        ("registered", 2),
-        ("waiting", None),
-    ]
-    waiting_mail = messages()[-1]
+    with app.app_context():
+        assert [(e.status, e.seat) for e in enrollments()] == [
+            ("registered", 1),
+            ("registered", 2),
+            ("waiting", None),
+        ]
+        waiting_mail = messages()[-1]
     assert waiting_mail.kind == "waiting-list"
     assert waiting_mail.subject.startswith("Lista de espera")
     assert "quedaste en la lista de espera" in waiting_mail.body_text
@@ -93,100 +108,94 @@ def test_when_capacity_is_reached_people_go_to_the_waiting_list_page_and_mail_sa
     link_in(waiting_mail.body_text)
 
 
-def test_lowest_free_seat_is_taken(client):
-    edition = make_edition(capacity=3)
+def test_lowest_free_seat_is_taken(app, client):
+    with app.app_context():
+        edition = make_course(capacity=3)
+        db.session.commit()
+        edition_id = edition.id
     for n in range(3):
         submit(client, **person(n))
-    second = enrollments()[1]
-    db.session.delete(second)
-    db.session.commit()
+    with app.app_context():
+        second = enrollments()[1]
+        db.session.delete(second)
+        db.session.commit()
     submit(client, **person(9))
-    assert enrollments()[-1].seat == 2
-    assert edition.capacity == 3
-
-
-def test_registration_locks_the_edition_row_before_choosing_a_seat(client, monkeypatch):
-    """Concurrent registrations queue on the edition row instead of racing for one seat."""
-    make_edition(capacity=3)
-    submit(client, **person(0))
-    order = []
-    real_hold, real_next = seats.hold_seats, seats.next_place
-    monkeypatch.setattr(seats, "hold_seats", lambda e: (order.append("hold"), real_hold(e))[1])
-    monkeypatch.setattr(seats, "next_place", lambda e: (order.append("seat"), real_next(e))[1])
-    assert submit(client, **person(1)).status_code == 303
-    assert order == ["hold", "seat"]
-    assert [e.seat for e in enrollments()] == [1, 2]
-
-
-def test_same_email_registered_concurrently_is_caught_by_the_database(client, monkeypatch):
-    make_edition()
-    submit(client)
-    # The duplicate check ran before the other registration committed: only the unique
-    # constraint sees it.
-    real = services._existing
-    calls = []
-
-    def late(edition, key):
-        calls.append(key)
-        return None if len(calls) == 1 else real(edition, key)
-
-    monkeypatch.setattr(services, "_existing", late)
-    assert submit(client, email="Maria@example.org").status_code == 303
-    assert len(enrollments()) == 1
-    assert [m.kind for m in messages()] == ["confirmation", "already-registered"]
-    assert "ya está inscrito" in client.get(DONE_URL).text
+    with app.app_context():
+        assert enrollments()[-1].seat == 2
+        edition = db.session.get(Edition, edition_id)
+        assert edition.capacity == 3
 
 
 def test_promote_waiting_fills_free_seats_in_registration_order_and_tells_them(app, client):
-    edition = make_edition(capacity=1)
+    with app.app_context():
+        edition = make_course(capacity=1)
+        db.session.commit()
+        edition_id = edition.id
     for n in range(4):
         submit(client, **person(n))
-    edition = db.session.merge(edition)
-    edition.capacity = 3
-    promoted = services.promote_waiting(edition, OPEN_NOW)
-    db.session.commit()
-    assert [e.email for e in promoted] == ["persona1@example.org", "persona2@example.org"]
-    assert [(e.status, e.seat) for e in enrollments()] == [
-        ("registered", 1),
-        ("registered", 2),
-        ("registered", 3),
-        ("waiting", None),
-    ]
-    promoted_mail = [m for m in messages() if m.kind == "promoted"]
+    with app.app_context():
+        edition = db.session.get(Edition, edition_id)
+        edition.capacity = 3
+        promoted = services.promote_waiting(edition, OPEN_NOW)
+        db.session.commit()
+        assert [e.email for e in promoted] == ["persona1@example.org", "persona2@example.org"]
+    with app.app_context():
+        assert [(e.status, e.seat) for e in enrollments()] == [
+            ("registered", 1),
+            ("registered", 2),
+            ("registered", 3),
+            ("waiting", None),
+        ]
+        promoted_mail = [m for m in messages() if m.kind == "promoted"]
     assert [m.recipient for m in promoted_mail] == ["persona1@example.org", "persona2@example.org"]
     assert promoted_mail[0].subject.startswith("Tienes un cupo")
-    assert services.promote_waiting(edition, OPEN_NOW) == []
+    with app.app_context():
+        edition = db.session.get(Edition, edition_id)
+        assert services.promote_waiting(edition, OPEN_NOW) == []
 
 
-def test_body_over_64_kb_is_refused_with_413_and_stores_nothing(client):
-    make_edition()
+def test_body_over_64_kb_is_refused_with_413_and_stores_nothing(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     response = client.post(
         FORM_URL, data={**VALID, "organization": "x" * (70 * 1024), "csrf_token": "t"}
     )
     assert response.status_code == 413
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
-def test_missing_csrf_token_is_refused_with_400_and_stores_nothing(client):
-    make_edition()
+def test_missing_csrf_token_is_refused_with_400_and_stores_nothing(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     client.get(FORM_URL)
     response = client.post(FORM_URL, data=VALID)
     assert response.status_code == 400
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
-def test_unknown_course_or_edition_is_404(client):
-    make_edition()
+def test_unknown_course_or_edition_is_404(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     assert client.get("/courses/pesca-acuicultura/2099/register").status_code == 404
     assert client.get("/courses/nada/2023/register").status_code == 404
 
 
-def test_english_visitor_gets_english_mail(client):
-    make_edition(capacity=1)
+def test_english_visitor_gets_english_mail(app, client):
+    with app.app_context():
+        edition = make_course(capacity=1)
+        for module in edition.course.modules:
+            module.title = {**module.title, "en": f"Module {module.position} (en)"}
+        db.session.commit()
     client.set_cookie("lang", "en")
     submit(client)
     submit(client, **person(1))
-    confirmation, waiting = messages()
+    with app.app_context():
+        confirmation, waiting = messages()
     assert confirmation.subject.startswith("Registered: ")
     assert "Module 1 (en)" in confirmation.body_text
     assert "How to complete them" in confirmation.body_text
@@ -195,17 +204,22 @@ def test_english_visitor_gets_english_mail(client):
     assert '<html lang="en">' in waiting.body_html
 
 
-def test_capacity_made_unlimited_promotes_the_whole_waiting_list_without_seats(client):
-    edition = make_edition(capacity=1)
+def test_capacity_made_unlimited_promotes_the_whole_waiting_list_without_seats(app, client):
+    with app.app_context():
+        edition = make_course(capacity=1)
+        db.session.commit()
+        edition_id = edition.id
     for n in range(3):
         submit(client, **person(n))
-    edition = db.session.merge(edition)
-    edition.capacity = 0
-    promoted = services.promote_waiting(edition, OPEN_NOW)
-    db.session.commit()
+    with app.app_context():
+        edition = db.session.get(Edition, edition_id)
+        edition.capacity = 0
+        promoted = services.promote_waiting(edition, OPEN_NOW)
+        db.session.commit()
     assert len(promoted) == 2
-    assert [(e.status, e.seat) for e in enrollments()] == [
-        ("registered", 1),
-        ("registered", None),
-        ("registered", None),
-    ]
+    with app.app_context():
+        assert [(e.status, e.seat) for e in enrollments()] == [
+            ("registered", 1),
+            ("registered", None),
+            ("registered", None),
+        ]

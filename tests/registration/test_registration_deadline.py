@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.registration.registration_helpers import (
+from courses.extensions import db
+from tests.factories import (
     CLOSES,
     FORM_URL,
     OPENS,
@@ -12,7 +13,7 @@ from tests.registration.registration_helpers import (
     VALID,
     counts,
     csrf_token,
-    make_edition,
+    make_course,
     submit,
 )
 
@@ -22,20 +23,27 @@ CLOSED_WORDS = "Las inscripciones cerraron el viernes, 21 de julio de 2023, 23:5
 
 
 def test_closing_instant_is_local_midnight_in_santiago_not_utc(app):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     assert CLOSES == MIDNIGHT
     assert MIDNIGHT.astimezone(UTC) == datetime(2023, 7, 22, 4, 0, tzinfo=UTC)
 
 
 def test_registration_at_23_59_59_local_on_the_closing_day_is_accepted(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     app.config["FIXED_NOW"] = LAST_SECOND
     assert submit(client).status_code == 303
-    assert counts() == (1, 1)
+    with app.app_context():
+        assert counts() == (1, 1)
 
 
 def test_registration_after_utc_midnight_but_before_local_midnight_is_accepted(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     # 22 July 02:00 UTC is still Friday 21 July, 22:00, in Chile.
     app.config["FIXED_NOW"] = datetime(2023, 7, 22, 2, 0, tzinfo=UTC)
     assert submit(client).status_code == 303
@@ -44,7 +52,9 @@ def test_registration_after_utc_midnight_but_before_local_midnight_is_accepted(a
 def test_registration_at_00_00_00_local_after_the_closing_day_is_refused_and_stores_nothing(
     app, client
 ):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     app.config["FIXED_NOW"] = LAST_SECOND
     token = csrf_token(client)
     app.config["FIXED_NOW"] = MIDNIGHT
@@ -52,11 +62,14 @@ def test_registration_at_00_00_00_local_after_the_closing_day_is_refused_and_sto
     assert response.status_code == 403
     assert CLOSED_WORDS in response.text
     assert 'name="organization"' not in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     app.config["FIXED_NOW"] = datetime(2023, 7, 21, 23, 50, tzinfo=SANTIAGO)
     page = client.get(FORM_URL)
     assert '<form method="post"' in page.text
@@ -65,11 +78,14 @@ def test_form_opened_before_the_deadline_and_sent_after_it_is_refused(app, clien
     response = client.post(FORM_URL, data={**VALID, "csrf_token": token})
     assert response.status_code == 403
     assert CLOSED_WORDS in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 def test_closed_edition_shows_the_state_and_no_form(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     app.config["FIXED_NOW"] = datetime(2023, 8, 1, tzinfo=UTC)
     page = client.get(FORM_URL)
     assert page.status_code == 200
@@ -78,7 +94,9 @@ def test_closed_edition_shows_the_state_and_no_form(app, client):
 
 
 def test_upcoming_edition_shows_when_it_opens_and_refuses_posts(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     app.config["FIXED_NOW"] = datetime(2023, 5, 20, tzinfo=UTC)
     page = client.get(FORM_URL)
     assert "Las inscripciones abren el jueves, 1 de junio de 2023" in page.text
@@ -88,11 +106,14 @@ def test_upcoming_edition_shows_when_it_opens_and_refuses_posts(app, client):
     app.config["FIXED_NOW"] = datetime(2023, 5, 20, tzinfo=UTC)
     response = client.post(FORM_URL, data={**VALID, "csrf_token": token})
     assert response.status_code == 403
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 def test_open_form_shows_the_deadline_in_course_time_and_in_a_chosen_country(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     app.config["FIXED_NOW"] = datetime(2023, 7, 10, tzinfo=UTC)
     page = client.get(FORM_URL)
     assert "viernes, 21 de julio de 2023, 23:59 (hora de Chile)" in page.text
@@ -103,7 +124,9 @@ def test_open_form_shows_the_deadline_in_course_time_and_in_a_chosen_country(app
 
 
 def test_english_closed_message(app, client):
-    make_edition()
+    with app.app_context():
+        make_course()
+        db.session.commit()
     client.set_cookie("lang", "en")
     app.config["FIXED_NOW"] = datetime(2023, 9, 1, tzinfo=UTC)
     page = client.get(FORM_URL)

@@ -7,15 +7,16 @@ from datetime import datetime
 
 import pytest
 
+from courses.extensions import db
 from courses.participants.services import enrollment_by_token
 from courses.registration import services
-from tests.registration.registration_helpers import (
+from tests.factories import (
     MODULE_TITLES,
     OPEN_NOW,
     SANTIAGO,
     enrollments,
     link_in,
-    make_edition,
+    make_course,
     messages,
     submit,
 )
@@ -26,10 +27,13 @@ def open_now(app):
     app.config["FIXED_NOW"] = OPEN_NOW
 
 
-def test_confirmation_lists_the_six_modules_in_order_in_text_and_html(client):
-    make_edition()
+def test_confirmation_lists_the_six_modules_in_order_in_text_and_html(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
-    [mail] = messages()
+    with app.app_context():
+        [mail] = messages()
     assert mail.subject == ("Inscripción hecha: Ciclo de capacitaciones para Pesca y…")
     numbered = re.findall(r"^(\d)\. (.+)$", mail.body_text, re.M)
     assert numbered == [(str(n), title) for n, title in enumerate(MODULE_TITLES, 1)]
@@ -40,23 +44,32 @@ def test_confirmation_lists_the_six_modules_in_order_in_text_and_html(client):
     assert "<script" not in mail.body_html
 
 
-def test_confirmation_link_is_the_enrollments_personal_link(client):
-    make_edition()
+def test_confirmation_link_is_the_enrollments_personal_link(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
-    [mail] = messages()
-    [enrollment] = enrollments()
+    with app.app_context():
+        [mail] = messages()
+    with app.app_context():
+        [enrollment] = enrollments()
     link = link_in(mail.body_text)
-    assert link == f"http://certificados.test/my/{services.enrollment_token(enrollment)}"
+    with app.app_context():
+        assert link == f"http://certificados.test/my/{services.enrollment_token(enrollment)}"
     assert f'href="{link}"' in mail.body_html
-    assert enrollment_by_token(link.rsplit("/", 1)[1]).id == enrollment.id
-    assert enrollment_by_token("not-a-token") is None
-    assert enrollment_by_token("") is None
+    with app.app_context():
+        assert enrollment_by_token(link.rsplit("/", 1)[1]).id == enrollment.id
+        assert enrollment_by_token("not-a-token") is None
+        assert enrollment_by_token("") is None
 
 
-def test_deadline_to_complete_is_shown_in_the_course_time(client):
-    make_edition(complete_by=datetime(2023, 10, 1, tzinfo=SANTIAGO))
+def test_deadline_to_complete_is_shown_in_the_course_time(app, client):
+    with app.app_context():
+        make_course(complete_by=datetime(2023, 10, 1, tzinfo=SANTIAGO))
+        db.session.commit()
     submit(client)
-    [mail] = messages()
+    with app.app_context():
+        [mail] = messages()
     expected = "sábado, 30 de septiembre de 2023, 23:59 (hora de Chile)"
     assert f"Plazo para completar los módulos y recibir el certificado: {expected}." in (
         mail.body_text
@@ -64,10 +77,13 @@ def test_deadline_to_complete_is_shown_in_the_course_time(client):
     assert expected in mail.body_html
 
 
-def test_no_deadline_to_complete_means_no_deadline_line(client):
-    make_edition()
+def test_no_deadline_to_complete_means_no_deadline_line(app, client):
+    with app.app_context():
+        make_course()
+        db.session.commit()
     submit(client)
-    assert "Plazo para completar" not in messages()[0].body_text
+    with app.app_context():
+        assert "Plazo para completar" not in messages()[0].body_text
 
 
 @pytest.mark.parametrize(
@@ -78,18 +94,24 @@ def test_no_deadline_to_complete_means_no_deadline_line(client):
         ("coordinator", "la coordinación del curso confirma cada módulo completado"),
     ],
 )
-def test_how_to_complete_follows_the_course_completion_rule(client, completion, words):
-    make_edition(completion=completion)
+def test_how_to_complete_follows_the_course_completion_rule(app, client, completion, words):
+    with app.app_context():
+        make_course(completion=completion)
+        db.session.commit()
     submit(client)
-    [mail] = messages()
+    with app.app_context():
+        [mail] = messages()
     assert words in mail.body_text and words in mail.body_html
 
 
-def test_english_quiz_wording_and_deadline(client):
-    make_edition(completion="quiz", complete_by=datetime(2023, 10, 1, tzinfo=SANTIAGO))
+def test_english_quiz_wording_and_deadline(app, client):
+    with app.app_context():
+        make_course(completion="quiz", complete_by=datetime(2023, 10, 1, tzinfo=SANTIAGO))
+        db.session.commit()
     client.set_cookie("lang", "en")
     submit(client)
-    [mail] = messages()
+    with app.app_context():
+        [mail] = messages()
     assert "answer its short quiz (pass mark 70 %)" in mail.body_text
     assert "Saturday, September 30, 2023, 23:59 (Chile time)" in mail.body_text
     assert "Hello María José" in mail.body_text

@@ -6,23 +6,28 @@ import re
 
 import pytest
 
-from tests.registration.registration_helpers import (
+from courses.extensions import db
+from tests.factories import (
     DONE_URL,
     FORM_URL,
     OPEN_NOW,
     VALID,
     counts,
     enrollments,
-    make_edition,
+    make_course,
     messages,
     submit,
 )
 
 
 @pytest.fixture
-def edition(app):
+def edition(app) -> int:
+    """The reference edition, open now (committed); its id."""
     app.config["FIXED_NOW"] = OPEN_NOW
-    return make_edition()
+    with app.app_context():
+        edition = make_course()
+        db.session.commit()
+        return edition.id
 
 
 def error_for(response, field: str) -> str:
@@ -35,12 +40,19 @@ def error_for(response, field: str) -> str:
     return match.group(1)
 
 
-def assert_refused(response, field: str, *, kept: dict | None = None) -> str:
-    assert response.status_code == 422
-    assert counts() == (0, 0)
-    for name, value in (kept or {}).items():
-        assert f'value="{value}"' in response.text, f"{name} kept"
-    return error_for(response, field)
+@pytest.fixture
+def assert_refused(app):
+    """Check that a form was refused and stored nothing; the error next to `field`."""
+
+    def check(response, field: str, *, kept: dict | None = None) -> str:
+        assert response.status_code == 422
+        with app.app_context():
+            assert counts() == (0, 0)
+        for name, value in (kept or {}).items():
+            assert f'value="{value}"' in response.text, f"{name} kept"
+        return error_for(response, field)
+
+    return check
 
 
 def test_valid_registration_redirects_to_the_confirmation_and_stores_everything(
@@ -49,7 +61,8 @@ def test_valid_registration_redirects_to_the_confirmation_and_stores_everything(
     response = submit(client)
     assert response.status_code == 303
     assert response.headers["Location"].endswith(DONE_URL)
-    [enrollment] = enrollments()
+    with app.app_context():
+        [enrollment] = enrollments()
     assert enrollment.name == VALID["name"]
     assert enrollment.email == "maria@example.org"
     assert enrollment.email_key == "maria@example.org"
@@ -70,7 +83,8 @@ def test_valid_registration_redirects_to_the_confirmation_and_stores_everything(
     other = app.test_client().get(DONE_URL)
     assert VALID["email"] not in other.text
     assert not re.search(r"/my/[A-Za-z0-9_-]{27}", other.text), "not to another browser"
-    [message] = messages()
+    with app.app_context():
+        [message] = messages()
     assert message.recipient == "maria@example.org" and message.kind == "confirmation"
 
 
@@ -84,13 +98,18 @@ def test_valid_registration_redirects_to_the_confirmation_and_stores_everything(
         ("李明", "李明"),
     ],
 )
-def test_name_is_trimmed_and_collapsed_but_otherwise_kept_exactly(client, edition, typed, stored):
+def test_name_is_trimmed_and_collapsed_but_otherwise_kept_exactly(
+    app, client, edition, typed, stored
+):
     assert submit(client, name=typed).status_code == 303
-    assert enrollments()[0].name == stored
+    with app.app_context():
+        assert enrollments()[0].name == stored
 
 
 @pytest.mark.parametrize("typed", ["", "   ", "A", "x" * 121, "12", "Ana\x00Ruiz"])
-def test_bad_name_is_refused_next_to_the_field_and_stores_nothing(client, edition, typed):
+def test_bad_name_is_refused_next_to_the_field_and_stores_nothing(
+    assert_refused, client, edition, typed
+):
     response = submit(client, name=typed)
     assert assert_refused(response, "name", kept={"email": VALID["email"]})
 
@@ -99,9 +118,10 @@ def test_name_of_exactly_120_characters_is_accepted(client, edition):
     assert submit(client, name="a" * 120).status_code == 303
 
 
-def test_email_is_stored_normalised_with_a_lower_case_key(client, edition):
+def test_email_is_stored_normalised_with_a_lower_case_key(app, client, edition):
     assert submit(client, email="  Pedro.Rojas@EXAMPLE.Org ").status_code == 303
-    [enrollment] = enrollments()
+    with app.app_context():
+        [enrollment] = enrollments()
     assert enrollment.email == "Pedro.Rojas@example.org"
     assert enrollment.email_key == "pedro.rojas@example.org"
 
@@ -109,7 +129,7 @@ def test_email_is_stored_normalised_with_a_lower_case_key(client, edition):
 @pytest.mark.parametrize(
     "typed", ["", "pedro", "pedro@", "@example.org", "pedro@@example.org", "a b@example.org"]
 )
-def test_bad_email_is_refused_and_stores_nothing(client, edition, typed):
+def test_bad_email_is_refused_and_stores_nothing(assert_refused, client, edition, typed):
     response = submit(client, email=typed)
     assert "correo electrónico" in assert_refused(response, "email")
 
@@ -135,10 +155,11 @@ def test_email_needs_no_dns_lookup(client, edition):
     ],
 )
 def test_phone_national_formats_are_accepted_and_stored_in_e164(
-    client, edition, country, typed, e164
+    app, client, edition, country, typed, e164
 ):
     assert submit(client, country=country, phone=typed).status_code == 303
-    assert enrollments()[0].phone == e164
+    with app.app_context():
+        assert enrollments()[0].phone == e164
 
 
 @pytest.mark.parametrize(
@@ -151,18 +172,18 @@ def test_phone_national_formats_are_accepted_and_stored_in_e164(
     ],
 )
 def test_invalid_phone_is_refused_with_an_example_for_the_chosen_country(
-    client, edition, country, typed, example
+    assert_refused, client, edition, country, typed, example
 ):
     response = submit(client, country=country, phone=typed)
     message = assert_refused(response, "phone", kept={"phone": typed})
     assert example in message
 
 
-def test_missing_phone_is_refused(client, edition):
+def test_missing_phone_is_refused(assert_refused, client, edition):
     assert_refused(submit(client, phone=""), "phone")
 
 
-def test_country_outside_the_course_is_refused(client, edition):
+def test_country_outside_the_course_is_refused(assert_refused, client, edition):
     assert "Elige tu país" in assert_refused(submit(client, country="AR"), "country")
 
 
@@ -174,22 +195,23 @@ def test_country_select_offers_the_course_countries_with_localised_names(client,
 
 
 @pytest.mark.parametrize("typed", ["", "X", "o" * 201])
-def test_bad_organization_is_refused(client, edition, typed):
+def test_bad_organization_is_refused(assert_refused, client, edition, typed):
     assert_refused(submit(client, organization=typed), "organization")
 
 
-def test_consent_is_required(client, edition):
+def test_consent_is_required(assert_refused, client, edition):
     response = submit(client, consent=None)
     assert "aviso de privacidad" in assert_refused(response, "consent")
 
 
-def test_every_problem_is_shown_at_once_with_the_values_kept(client, edition):
+def test_every_problem_is_shown_at_once_with_the_values_kept(app, client, edition):
     response = submit(client, name="", email="bad", phone="1", organization="", consent=None)
     assert response.status_code == 422
     for field in ("name", "email", "phone", "organization", "consent"):
         error_for(response, field)
     assert 'value="bad"' in response.text and 'value="1"' in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 def test_form_has_labels_types_autocomplete_and_a_privacy_link(client, edition):
@@ -212,7 +234,7 @@ def test_form_has_labels_types_autocomplete_and_a_privacy_link(client, edition):
     assert "style=" not in page and "<script" not in page
 
 
-def test_english_form_errors_and_confirmation(client, edition):
+def test_english_form_errors_and_confirmation(app, client, edition):
     client.set_cookie("lang", "en")
     page = client.get(FORM_URL).text
     assert '<html lang="en">' in page and "First and last name" in page
@@ -220,5 +242,6 @@ def test_english_form_errors_and_confirmation(client, edition):
     assert response.status_code == 422
     assert "Example for Peru: 912 345 678" in error_for(response, "phone")
     assert submit(client).status_code == 303
-    assert enrollments()[0].locale == "en"
+    with app.app_context():
+        assert enrollments()[0].locale == "en"
     assert "Check your e-mail" in client.get(DONE_URL).text

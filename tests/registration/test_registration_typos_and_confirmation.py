@@ -8,9 +8,10 @@ import re
 
 import pytest
 
+from courses.catalog.models import Edition
 from courses.extensions import db
 from courses.registration.typos import suggest_address
-from tests.registration.registration_helpers import (
+from tests.factories import (
     DONE_URL,
     FORM_URL,
     OPEN_NOW,
@@ -18,7 +19,7 @@ from tests.registration.registration_helpers import (
     counts,
     csrf_token,
     enrollments,
-    make_edition,
+    make_course,
     messages,
 )
 
@@ -39,9 +40,13 @@ BOAT = {
 
 
 @pytest.fixture
-def edition(app):
+def edition(app) -> int:
+    """The reference edition, open now (committed); its id."""
     app.config["FIXED_NOW"] = OPEN_NOW
-    return make_edition()
+    with app.app_context():
+        edition = make_course()
+        db.session.commit()
+        return edition.id
 
 
 def post(client, data: dict):
@@ -92,27 +97,30 @@ def test_real_domains_are_left_alone(right):
     assert suggest_address(right) is None
 
 
-def test_a_mistyped_domain_is_questioned_and_stores_nothing(client, edition):
+def test_a_mistyped_domain_is_questioned_and_stores_nothing(app, client, edition):
     data = {**VALID, "email": "juan.quispe@gmial.com", "csrf_token": csrf_token(client)}
     response = post(client, data)
     assert response.status_code == 422
     assert "¿Quisiste decir juan.quispe@gmail.com?" in response.text
     assert 'name="suggested_email" value="juan.quispe@gmail.com"' in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
-def test_tapping_the_suggestion_registers_the_corrected_address(client, edition):
+def test_tapping_the_suggestion_registers_the_corrected_address(app, client, edition):
     data = {**VALID, "email": "juan.quispe@gmial.com", "csrf_token": csrf_token(client)}
     page = post(client, data).text
     again = form_values(page) | {"suggested_email": "juan.quispe@gmail.com"}
     response = post(client, again)
     assert response.status_code == 303, response.text
-    [enrollment] = enrollments()
+    with app.app_context():
+        [enrollment] = enrollments()
     assert enrollment.email == "juan.quispe@gmail.com"
-    assert messages()[0].recipient == "juan.quispe@gmail.com"
+    with app.app_context():
+        assert messages()[0].recipient == "juan.quispe@gmail.com"
 
 
-def test_the_form_sent_again_unchanged_registers_the_address_as_typed(client, edition):
+def test_the_form_sent_again_unchanged_registers_the_address_as_typed(app, client, edition):
     data = {**VALID, "email": "juan.quispe@gmial.com", "csrf_token": csrf_token(client)}
     page = post(client, data).text
     values = form_values(page)
@@ -120,19 +128,21 @@ def test_the_form_sent_again_unchanged_registers_the_address_as_typed(client, ed
     assert values["email_as_typed"] == "juan.quispe@gmial.com"
     response = post(client, values)
     assert response.status_code == 303, response.text
-    assert [e.email for e in enrollments()] == ["juan.quispe@gmial.com"]
+    with app.app_context():
+        assert [e.email for e in enrollments()] == ["juan.quispe@gmial.com"]
 
 
-def test_a_different_mistyped_address_is_questioned_again(client, edition):
+def test_a_different_mistyped_address_is_questioned_again(app, client, edition):
     data = {**VALID, "email": "juan@gmial.com", "csrf_token": csrf_token(client)}
     values = form_values(post(client, data).text) | {"email": "juan@hotmial.com"}
     response = post(client, values)
     assert response.status_code == 422
     assert "¿Quisiste decir juan@hotmail.com?" in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
-def test_refused_form_starts_with_a_summary_linking_each_field(client, edition):
+def test_refused_form_starts_with_a_summary_linking_each_field(app, client, edition):
     data = {**VALID, "name": "", "phone": "12", "csrf_token": csrf_token(client)}
     data.pop("consent")
     response = post(client, data)
@@ -148,7 +158,8 @@ def test_refused_form_starts_with_a_summary_linking_each_field(client, edition):
         assert re.search(rf'<input[^>]*id="{anchor}"[^>]*aria-invalid="true"', page) or re.search(
             rf'<input[^>]*aria-invalid="true"[^>]*id="{anchor}"', page
         )
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)
 
 
 def test_confirmation_shows_the_address_and_link_only_to_the_browser_that_registered(
@@ -158,11 +169,13 @@ def test_confirmation_shows_the_address_and_link_only_to_the_browser_that_regist
     page = client.get(DONE_URL)
     assert "maria@example.org" in page.text
     assert "Guardar mi enlace en WhatsApp" in page.text
-    [enrollment] = enrollments()
+    with app.app_context():
+        [enrollment] = enrollments()
     from courses.participants.services import enrollment_by_token
 
     token = re.search(r'href="/my/([A-Za-z0-9_-]{27})"', page.text).group(1)
-    assert enrollment_by_token(token).id == enrollment.id
+    with app.app_context():
+        assert enrollment_by_token(token).id == enrollment.id
     assert "https://wa.me/?text=" in page.text and token in page.text
     stranger = app.test_client().get(DONE_URL)
     assert "maria@example.org" not in stranger.text and token not in stranger.text
@@ -179,9 +192,10 @@ def test_confirmation_for_an_address_already_registered_shows_no_link(app, clien
     assert "Guardar mi enlace en WhatsApp" not in page
 
 
-def test_extra_questions_follow_the_five_fields_and_are_stored(client, edition):
-    edition.course.questions = [GENDER, BOAT]
-    db.session.commit()
+def test_extra_questions_follow_the_five_fields_and_are_stored(app, client, edition):
+    with app.app_context():
+        db.session.get(Edition, edition).course.questions = [GENDER, BOAT]
+        db.session.commit()
     form = client.get(FORM_URL).text
     assert (
         form.index('name="organization"')
@@ -196,16 +210,18 @@ def test_extra_questions_follow_the_five_fields_and_are_stored(client, edition):
         "csrf_token": csrf_token(client),
     }
     assert post(client, data).status_code == 303
-    [enrollment] = enrollments()
+    with app.app_context():
+        [enrollment] = enrollments()
     assert enrollment.answers == {"gender": "Mujer", "boat": "La Esperanza"}
 
 
 @pytest.mark.parametrize("value", [None, "", "3", "x"])
 def test_a_required_choice_left_out_or_invalid_is_refused_and_stores_nothing(
-    client, edition, value
+    app, client, edition, value
 ):
-    edition.course.questions = [GENDER]
-    db.session.commit()
+    with app.app_context():
+        db.session.get(Edition, edition).course.questions = [GENDER]
+        db.session.commit()
     data = {**VALID, "csrf_token": csrf_token(client)}
     if value is not None:
         data["q_gender"] = value
@@ -213,4 +229,5 @@ def test_a_required_choice_left_out_or_invalid_is_refused_and_stores_nothing(
     assert response.status_code == 422
     assert '<p class="error" id="q_gender-error">Elige una de las opciones.</p>' in response.text
     assert '<a href="#q_gender-0">' in response.text
-    assert counts() == (0, 0)
+    with app.app_context():
+        assert counts() == (0, 0)

@@ -85,7 +85,7 @@ class Config:
     # session, so no time limit is needed for protection.
     WTF_CSRF_TIME_LIMIT = None
 
-    #: Compress responses (zstd, brotli or gzip, as the browser accepts). Turn off when a
+    #: Compress responses (gzip, or brotli where only that is accepted). Turn off when a
     #: reverse proxy in front compresses (docs/deploy.md): twice would only cost CPU.
     COMPRESS_RESPONSES = True
 

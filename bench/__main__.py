@@ -177,6 +177,9 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         for s in base_list:
             if s.post_path:
                 s.items = [f"\t{scenarios.POST_FIELDS}"]
+        scenarios.measure_bytes(
+            app_list + base_list, {"app": app_server.url, "baseline": base_server.url}
+        )
         counter = scenarios.RowCounter(url, base_url)
         order = scenarios.interleave(app_list, base_list)
         scenarios.run_rounds(
@@ -247,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "enrollments": args.enrollments,
         "load_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "command": "make bench" + (" BENCH_DATABASE_URL=…" if args.database_url else ""),
+        "accept_encoding": os.environ.get("BENCH_ACCEPT_ENCODING", "gzip, deflate, br"),
     }
     if args.engine == "python":
         print("wrk not found: using the Python client (install wrk: apt-get install -y wrk)")
@@ -290,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         "key": s.key,
                         "missing": s.missing,
+                        "bytes_sent": s.bytes_sent,
+                        "encoding": s.encoding,
+                        "bytes_plain": s.bytes_plain,
                         "checks": s.checks,
                         "results": [asdict(x) for x in s.results],
                     }

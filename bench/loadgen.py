@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "bench.lua"
+#: Sent with every request, as Chrome on Android does: the app compresses, the bare baseline
+#: ignores it. BENCH_ACCEPT_ENCODING="" measures uncompressed pages instead.
+ACCEPT_ENCODING = os.environ.get("BENCH_ACCEPT_ENCODING", "gzip, deflate, br")
 
 
 @dataclass
@@ -105,7 +109,11 @@ def drain(base_url: str, timeout: float = 120.0) -> float:
 def _run_wrk(base_url, items, duration, connections, workdir, post_path, run_id) -> LoadResult:
     items_file = workdir / f"items-{run_id}.txt"
     items_file.write_text("\n".join(items) + "\n")
-    args = ["post", str(items_file), post_path, run_id] if post_path else ["paths", str(items_file)]
+    args = (
+        ["post", str(items_file), post_path, run_id, ACCEPT_ENCODING]
+        if post_path
+        else ["paths", str(items_file), ACCEPT_ENCODING]
+    )
     command = [
         "wrk",
         "--latency",
@@ -150,6 +158,7 @@ def _run_python(base_url, items, duration, connections, post_path, run_id) -> Lo
     statuses: dict[int, int] = {}
     errors = [0]
     stop_at = time.monotonic() + duration
+    encoding = {"Accept-Encoding": ACCEPT_ENCODING} if ACCEPT_ENCODING else {}
 
     def worker(tid: int) -> None:
         conn = http.client.HTTPConnection(host, port, timeout=30)
@@ -171,10 +180,11 @@ def _run_python(base_url, items, duration, connections, post_path, run_id) -> Lo
                     headers = {
                         "Cookie": cookie,
                         "Content-Type": "application/x-www-form-urlencoded",
+                        **encoding,
                     }
                     conn.request("POST", post_path, body=body.encode(), headers=headers)
                 else:
-                    conn.request("GET", item)
+                    conn.request("GET", item, headers=encoding)
                 response = conn.getresponse()
                 response.read()
                 if response.getheader("Connection", "").lower() == "close":

@@ -62,6 +62,28 @@ def load_table(scenarios: list[Scenario]) -> list[str]:
     return lines
 
 
+def bytes_table(scenarios: list[Scenario], accept_encoding: str) -> list[str]:
+    """Each page's size as sent (with the browser's Accept-Encoding) and uncompressed."""
+    rows = [s for s in scenarios if s.bytes_sent]
+    if not rows:
+        return []
+    lines = [
+        f"Bytes of each page as sent (first item; request header `Accept-Encoding: "
+        f"{accept_encoding}`; the load above sent the same header):",
+        "",
+        "| Page | as sent | Content-Encoding | uncompressed | target | result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in rows:
+        target = f"≤ {s.target_bytes / 1024:.0f} KB" if s.target_bytes else ""
+        ok = s.bytes_sent <= s.target_bytes if s.target_bytes else None
+        lines.append(
+            f"| {s.label} | {s.bytes_sent:,} | {s.encoding or 'none'} | {s.bytes_plain:,} "
+            f"| {target} | {verdict(ok)} |"
+        )
+    return lines
+
+
 def checks_section(scenarios: list[Scenario]) -> list[str]:
     lines = []
     for s in scenarios:
@@ -162,7 +184,8 @@ def machine_lines(settings: dict) -> list[str]:
         f"- Commit {commit}; {settings['rounds']} rounds × {settings['duration']:g} s per scenario "
         f"(+{settings['warmup']:g} s warm-up in round 1), {settings['connections']} connections, "
         f"gunicorn sync workers: {settings['workers']} (exports: 1), "
-        f"{settings['enrollments']:,} enrollments; rate limits off (RATELIMIT_ENABLED=0).",
+        f"{settings['enrollments']:,} enrollments; rate limits off (RATELIMIT_ENABLED=0); "
+        f"every request sends `Accept-Encoding: {settings.get('accept_encoding') or '(none)'}`.",
         f"- Reproduce: `{settings['command']}`",
     ]
 
@@ -187,6 +210,9 @@ def render(settings: dict, runs: list[dict], pdf: PdfResult | None, took: float)
     lines = [f"# Benchmark run of {settings['started']}", "", *machine_lines(settings), ""]
     for run in runs:
         lines += [f"## {run['database']}", "", *load_table(run["scenarios"]), ""]
+        sizes = bytes_table(run["scenarios"], settings.get("accept_encoding", ""))
+        if sizes:
+            lines += [*sizes, ""]
         checks = checks_section(run["scenarios"])
         if checks:
             lines += [

@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 from sqlalchemy import create_engine, func, select, text
 
 from bench import profiling
-from bench.loadgen import Client, LoadResult, run_load
+from bench.loadgen import ACCEPT_ENCODING, Client, LoadResult, run_load
 from bench.seed import Seeded
 
 
@@ -37,6 +37,12 @@ class Scenario:
     profile: list[str] = field(default_factory=list)
     #: Seconds the SMTP server takes per message while this scenario runs.
     mail_delay: float = 0.0
+    #: Target on the page's size as sent with ACCEPT_ENCODING (None: reported only).
+    target_bytes: int | None = None
+    #: The first item's body as sent (bytes, Content-Encoding) and uncompressed.
+    bytes_sent: int = 0
+    encoding: str = ""
+    bytes_plain: int = 0
 
     def cpu_ratios(self, reference: Scenario | None) -> list[float]:
         """Per-round baseline CPU per request / ours: the throughput ratio an idle machine
@@ -76,6 +82,9 @@ class Scenario:
         return all(checks)
 
 
+#: A participant's page on the wire, compressed (issue 15): a few seconds on a slow 3G line.
+PAGE_BYTES = 8 * 1024
+
 POST_FIELDS = (
     "name=Benchmark+P%C3%A9rez&email=__E__%40correo.cl&phone=%2B5698__P__&country=CL"
     "&organization=Caleta+Bench&consent=y"
@@ -87,7 +96,9 @@ def app_scenarios(seeded: Seeded) -> list[Scenario]:
     course, edition = seeded.course_slug, seeded.edition_slug
     form = f"/courses/{course}/{edition}/register"
     return [
-        Scenario("catalogue", "Catalogue `/`", "app", ["/"], reference="b_form"),
+        Scenario(
+            "catalogue", "Catalogue `/`", "app", ["/"], reference="b_form", target_bytes=PAGE_BYTES
+        ),
         Scenario(
             "course",
             "Course page",
@@ -95,9 +106,16 @@ def app_scenarios(seeded: Seeded) -> list[Scenario]:
             [f"/courses/{course}"],
             reference="b_form",
             target_ratio=0.7,
+            target_bytes=PAGE_BYTES,
         ),
         Scenario(
-            "form", "Registration form (GET)", "app", [form], reference="b_form", target_ratio=0.7
+            "form",
+            "Registration form (GET)",
+            "app",
+            [form],
+            reference="b_form",
+            target_ratio=0.5,
+            target_bytes=PAGE_BYTES,
         ),
         Scenario(
             "register",
@@ -123,6 +141,8 @@ def app_scenarios(seeded: Seeded) -> list[Scenario]:
             "app",
             [f"/my/{t}" for t in seeded.my_tokens],
             reference="b_form",
+            target_ratio=0.5,
+            target_bytes=PAGE_BYTES,
         ),
         Scenario(
             "verify",
@@ -130,6 +150,7 @@ def app_scenarios(seeded: Seeded) -> list[Scenario]:
             "app",
             [f"/verify/{c}" for c in seeded.codes],
             reference="b_form",
+            target_bytes=PAGE_BYTES,
         ),
         Scenario(
             "pdf",
@@ -182,6 +203,19 @@ def probe(scenarios: list[Scenario], app_url: str) -> None:
             scenario.missing = f"n/a (GET {path} answered {status})"
         elif scenario.post_path and token is None:
             scenario.missing = "n/a (form has no CSRF token)"
+
+
+def measure_bytes(scenarios: list[Scenario], urls: dict[str, str]) -> None:
+    """Each GET scenario's first page as sent with ACCEPT_ENCODING, and uncompressed."""
+    for scenario in scenarios:
+        if scenario.missing or scenario.post_path or not scenario.items:
+            continue
+        client = Client(urls[scenario.server])
+        path = scenario.items[0]
+        headers = {"Accept-Encoding": ACCEPT_ENCODING} if ACCEPT_ENCODING else {}
+        _status, got, body = client.request("GET", path, headers=headers)
+        scenario.bytes_sent, scenario.encoding = len(body), got.get("content-encoding", "")
+        scenario.bytes_plain = len(Client(urls[scenario.server]).request("GET", path)[2])
 
 
 def form_bodies(app_url: str, path: str, count: int) -> list[str]:

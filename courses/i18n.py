@@ -7,12 +7,14 @@ cookie; otherwise the browser's Accept-Language decides.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, get_timezone_name
-from flask import current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_locale as babel_get_locale
+from flask_babel import get_translations
 
 LANGUAGE_COOKIE = "lang"
 
@@ -39,6 +41,33 @@ def select_locale() -> str:
         return chosen
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def _catalogue():
+    """The translations of the locale in force, looked up once per request and locale.
+
+    Flask-Babel's own look-up walks its context three times per string; a page has dozens of
+    strings. A forced locale (an e-mail in the recipient's language) is another Locale object,
+    so it gets its own catalogue."""
+    if not has_app_context():
+        return get_translations()  # Flask-Babel's untranslated fallback
+    locale = babel_get_locale()
+    kept = g.get("_courses_catalogue")
+    if kept is None or kept[0] is not locale:
+        kept = (locale, get_translations())
+        g._courses_catalogue = kept
+    return kept[1]
+
+
+def install_template_gettext(app: Flask) -> None:
+    """Templates' `_()`/`ngettext()` through `_catalogue` (after Flask-Babel's init_app)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalogue().ugettext(s),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
     )
 
 
@@ -72,10 +101,20 @@ def localized(value: str | dict | None, language: str | None = None) -> str:
     return value.get(language) or value.get("es") or next(iter(value.values()), "")
 
 
+# The formatters below are pure functions of their arguments (Babel's data does not change
+# while the process runs), called for the same few deadlines and countries on every page: each
+# keeps its recent answers, keyed by the language too. The `language or current_language()`
+# default is resolved before the cache.
+
+
 def country_name(code: str, language: str | None = None) -> str:
     """The country's name in the visitor's language ("PE" → "Perú")."""
-    locale = Locale.parse(language or current_language())
-    return locale.territories.get(code.upper(), code.upper())
+    return _country_name(code.upper(), language or current_language())
+
+
+@lru_cache(maxsize=512)
+def _country_name(code: str, language: str) -> str:
+    return Locale.parse(language).territories.get(code, code)
 
 
 def _display_instant(instant: datetime, tz: ZoneInfo) -> datetime:
@@ -89,7 +128,11 @@ def _display_instant(instant: datetime, tz: ZoneInfo) -> datetime:
 
 def format_deadline(instant: datetime, timezone: str, language: str | None = None) -> str:
     """A deadline in words: "viernes, 21 de julio de 2023, 23:59"."""
-    language = language or current_language()
+    return _format_deadline(instant, timezone, language or current_language())
+
+
+@lru_cache(maxsize=1024)
+def _format_deadline(instant: datetime, timezone: str, language: str) -> str:
     tz = ZoneInfo(timezone)
     local = _display_instant(instant, tz)
     day = format_date(local.date(), "full", locale=language)
@@ -99,7 +142,11 @@ def format_deadline(instant: datetime, timezone: str, language: str | None = Non
 
 def format_day(instant: datetime, timezone: str, language: str | None = None) -> str:
     """An instant's local day in words: "sábado, 1 de junio de 2023"."""
-    language = language or current_language()
+    return _format_day(instant, timezone, language or current_language())
+
+
+@lru_cache(maxsize=1024)
+def _format_day(instant: datetime, timezone: str, language: str) -> str:
     local = instant.astimezone(ZoneInfo(timezone))
     return format_date(local.date(), "full", locale=language)
 
@@ -112,7 +159,11 @@ def format_moment(instant: datetime, timezone: str, language: str | None = None)
 
 def timezone_label(timezone: str, language: str | None = None, country: str | None = None) -> str:
     """A time zone people recognise: "hora de Chile" / "Chile time"."""
-    language = language or current_language()
+    return _timezone_label(timezone, language or current_language(), country)
+
+
+@lru_cache(maxsize=256)
+def _timezone_label(timezone: str, language: str, country: str | None) -> str:
     if country is None:
         country = next((c for c, tz in COUNTRY_TIMEZONES.items() if tz == timezone), None)
     if country:

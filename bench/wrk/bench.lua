@@ -2,6 +2,7 @@
 -- wrk --latency -s bench.lua URL -- paths ITEMS        GET one path per line, round robin
 -- wrk --latency -s bench.lua URL -- post ITEMS PATH ID POST form bodies: "cookie<TAB>body" lines;
 --   in a body, __E__ becomes a unique e-mail local part and __P__ seven unique phone digits.
+--   A last argument, if any, is sent as Accept-Encoding (as a phone's browser does).
 -- done() prints one line "BENCH_JSON {...}" with the counts, latencies (µs) and status codes.
 
 local threads = {}
@@ -17,8 +18,14 @@ function init(args)
   for line in io.lines(args[2]) do
     if #line > 0 then table.insert(items, line) end
   end
-  path = args[3]
-  run_id = args[4] or "x"
+  if mode == "paths" then
+    encoding = args[3]
+  else
+    path = args[3]
+    run_id = args[4] or "x"
+    encoding = args[5]
+  end
+  if encoding and #encoding > 0 then wrk.headers["Accept-Encoding"] = encoding end
   statuses = {}
   counter = 0
   -- threads start at different places in the list so they do not ask for the same thing

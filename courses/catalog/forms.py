@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
+from courses.forms import Form
 
-class CountryTimeForm(FlaskForm):
+
+class CountryTimeForm(Form):
     """Pick a country to read the deadline in its local time."""
 
     class Meta:

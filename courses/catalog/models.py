@@ -70,7 +70,8 @@ class Course(db.Model):
     #: "choices": [{…}, …], "required": bool}, …] ([[questions]] in the course file).
     questions: Mapped[list] = mapped_column(JSON, default=list)
     #: The course file as last loaded (CLI or browser), so it can be downloaded and edited.
-    source_toml: Mapped[str | None] = mapped_column(Text)
+    #: Deferred: only that download reads it, and every public page loads the course.
+    source_toml: Mapped[str | None] = mapped_column(Text, deferred=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     modules: Mapped[list[Module]] = relationship(
@@ -100,7 +101,8 @@ class Module(db.Model):
     video_url: Mapped[str | None] = mapped_column(String(500))
     minutes: Mapped[int | None] = mapped_column(Integer)
     #: Quiz questions: [{"text": {…}, "choices": [{…}, …], "answer": index}, …].
-    questions: Mapped[list] = mapped_column(JSON, default=list)
+    #: Deferred: only one module's quiz reads them, while every personal page lists modules.
+    questions: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
 
     course: Mapped[Course] = relationship(back_populates="modules")
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import abort
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from courses.catalog.contacts import Contact, course_contacts
-from courses.catalog.models import Course, Edition
+from courses.catalog.models import Course, Edition, Module
 from courses.extensions import db
 from courses.i18n import (
     COUNTRY_TIMEZONES,
@@ -56,9 +58,36 @@ class RegistrationState:
     label: str = ""
 
 
+# The public pages' look-ups, built once: a statement object keeps its compiled form's cache
+# key, so each request skips building the query and hashing it (a fifth of its cost).
+_COURSE_BY_SLUG = (
+    select(Course)
+    .where(Course.slug == bindparam("course"))
+    # Its pages always look at the editions: with the course, in one query.
+    .options(joinedload(Course.editions))
+)
+_EDITION_BY_SLUGS = (
+    select(Edition)
+    .join(Course)
+    .where(Course.slug == bindparam("course"), Edition.slug == bindparam("edition"))
+    # The form and its confirmation show the course and look for its open edition: with the
+    # edition, in one query.
+    .options(joinedload(Edition.course).joinedload(Course.editions))
+)
+
+#: Every course with its editions, in two queries however many courses (not one per course).
+_CATALOGUE = select(Course).order_by(Course.slug).options(selectinload(Course.editions))
+#: What the course page lists of each module, as plain rows (no ORM objects to build).
+_MODULE_LINES = (
+    select(Module.position, Module.title, Module.description, Module.minutes, Module.video_url)
+    .where(Module.course_id == bindparam("course"))
+    .order_by(Module.position)
+)
+
+
 def get_course_or_404(course_slug: str) -> Course:
     """The course with this slug, or a 404."""
-    course = db.session.scalar(select(Course).where(Course.slug == course_slug))
+    course = db.session.scalar(_COURSE_BY_SLUG, {"course": course_slug})
     if course is None:
         abort(404)
     return course
@@ -66,9 +95,7 @@ def get_course_or_404(course_slug: str) -> Course:
 
 def get_edition_or_404(course_slug: str, edition_slug: str) -> Edition:
     """The edition `edition_slug` of course `course_slug`, or a 404."""
-    edition = db.session.scalar(
-        select(Edition).join(Course).where(Course.slug == course_slug, Edition.slug == edition_slug)
-    )
+    edition = db.session.scalar(_EDITION_BY_SLUGS, {"course": course_slug, "edition": edition_slug})
     if edition is None:
         abort(404)
     return edition
@@ -118,24 +145,39 @@ def registration_state(
     edition: Edition, now: datetime, language: str, country: str | None = None
 ) -> RegistrationState:
     """The state of `edition` at `now`, in words in `language`; `country` adds its local time."""
-    course = edition.course
-    timezone = course.timezone
-    state = edition.state(now)
-    deadline = last_open_minute(edition)
+    code = (country or "").upper()
+    return _state_in_words(
+        edition.state(now),
+        last_open_minute(edition),
+        edition.registration_opens,
+        edition.course.timezone,
+        language,
+        code if code in COUNTRY_TIMEZONES else None,
+    )
+
+
+# Every page of a course says the same few sentences; only the state (from the clock) and the
+# edition's dates pick which, and all of them are in the key: a changed deadline is a new key.
+@lru_cache(maxsize=512)
+def _state_in_words(
+    state: str,
+    deadline: datetime,
+    opens: datetime | None,
+    timezone: str,
+    language: str,
+    country: str | None,
+) -> RegistrationState:
     with force_locale(language):
         deadline_words = _moment_words(deadline, timezone, language)
-        opens_words = (
-            _opens_words(edition.registration_opens, timezone, language)
-            if edition.registration_opens is not None
-            else None
-        )
+        opens_words = _opens_words(opens, timezone, language) if opens is not None else None
         in_country = None
-        code = (country or "").upper()
-        if code in COUNTRY_TIMEZONES:
+        if country is not None:
             in_country = _(
                 "En %(country)s: %(moment)s",
-                country=country_name(code, language),
-                moment=_moment_words(deadline, COUNTRY_TIMEZONES[code], language, country=code),
+                country=country_name(country, language),
+                moment=_moment_words(
+                    deadline, COUNTRY_TIMEZONES[country], language, country=country
+                ),
             )
         if state == OPEN:
             sentence = _("Inscripciones abiertas hasta el %(deadline)s", deadline=deadline_words)
@@ -173,7 +215,7 @@ class CatalogueEntry:
 def catalogue(now: datetime, language: str) -> list[CatalogueEntry]:
     """Every course with its current edition: open first, then upcoming, then closed."""
     entries = []
-    for course in db.session.scalars(select(Course).order_by(Course.slug)):
+    for course in db.session.scalars(_CATALOGUE):
         edition = current_edition(course, now)
         state = registration_state(edition, now, language) if edition else None
         entries.append(CatalogueEntry(course, edition, localized(course.title, language), state))
@@ -284,7 +326,7 @@ def course_page(course: Course, now: datetime, language: str, country: str | Non
                 m.minutes,
                 m.video_url,
             )
-            for m in course.modules
+            for m in db.session.execute(_MODULE_LINES, {"course": course.id})
         ],
         countries=[(code, country_name(code, language)) for code in course.countries],
         current=current,

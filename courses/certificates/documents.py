@@ -52,6 +52,13 @@ def render_pdf(cert: Certificate, language: str | None = None) -> bytes:
     return _pdf(content_for(cert, language), cert.issued_at)
 
 
+@lru_cache(maxsize=4096)
+def pdf_size(text: CertificateContent, issued_at: datetime) -> int:
+    """Bytes of the PDF of this content: rendered once per process, however often the
+    personal page shows the size (a function of the content only, like the PDF itself)."""
+    return len(_pdf(text, issued_at))
+
+
 # Phones often retry a download; the output depends only on the content, so recent ones are kept.
 @lru_cache(maxsize=32)
 def _pdf(text: CertificateContent, issued_at: datetime) -> bytes:

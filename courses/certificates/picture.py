@@ -39,6 +39,12 @@ def render_png(cert: Certificate, language: str | None = None) -> bytes:
     return _png(content_for(cert, language))
 
 
+@lru_cache(maxsize=4096)
+def png_size(text: CertificateContent) -> int:
+    """Bytes of the PNG of this content, rendered once per process (see documents.pdf_size)."""
+    return len(_png(text))
+
+
 @lru_cache(maxsize=32)
 def _png(text: CertificateContent) -> bytes:
     width, height = PNG_SIZE

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from courses.api import webhooks
@@ -38,14 +38,27 @@ class CertificateError(Exception):
         self.message = message
 
 
+# Built once (the personal page asks on every visit): a statement keeps its cache key.
+_LATEST = (
+    select(Certificate)
+    .where(Certificate.enrollment_id == bindparam("enrollment"))
+    .order_by(Certificate.generation.desc())
+    .limit(1)
+)
+_PENDING_CORRECTION = (
+    select(NameCorrection)
+    .where(
+        NameCorrection.enrollment_id == bindparam("enrollment"),
+        NameCorrection.decision.is_(None),
+    )
+    .order_by(NameCorrection.id.desc())
+    .limit(1)
+)
+
+
 def current_certificate(enrollment: Enrollment) -> Certificate | None:
     """The enrollment's latest certificate (highest generation), revoked or not."""
-    return db.session.scalars(
-        select(Certificate)
-        .where(Certificate.enrollment_id == enrollment.id)
-        .order_by(Certificate.generation.desc())
-        .limit(1)
-    ).first()
+    return db.session.scalars(_LATEST, {"enrollment": enrollment.id}).first()
 
 
 def _insert(enrollment: Enrollment, generation: int, holder_name: str, now: datetime):
@@ -212,12 +225,7 @@ def change_name(enrollment: Enrollment, typed: str, now: datetime) -> NameChange
 
 def pending_name_correction(enrollment: Enrollment) -> NameCorrection | None:
     """The participant's undecided name correction request, if any."""
-    return db.session.scalars(
-        select(NameCorrection)
-        .where(NameCorrection.enrollment_id == enrollment.id, NameCorrection.decision.is_(None))
-        .order_by(NameCorrection.id.desc())
-        .limit(1)
-    ).first()
+    return db.session.scalars(_PENDING_CORRECTION, {"enrollment": enrollment.id}).first()
 
 
 def resend_ready_mail(cert: Certificate, now: datetime) -> None:

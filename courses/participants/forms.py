@@ -8,11 +8,12 @@ from wtforms import EmailField, RadioField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from courses.forms import Form
 from courses.i18n import localized
 from courses.registration.rules import clean_phone
 
 
-class NameForm(FlaskForm):
+class NameForm(Form):
     name = StringField(
         _l("Tu nombre como debe aparecer en el certificado"),
         validators=[
@@ -23,7 +24,7 @@ class NameForm(FlaskForm):
     )
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(Form):
     """The e-mail address, or the phone number with its country (any national format)."""
 
     email = EmailField(

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from courses.catalog.contacts import Contact, all_contacts, course_contacts
 from courses.catalog.models import Course, Module
 from courses.certificates.codes import format_code
-from courses.certificates.documents import render_pdf
+from courses.certificates.content import content_for
+from courses.certificates.documents import pdf_size
 from courses.certificates.models import Certificate
-from courses.certificates.picture import render_png
+from courses.certificates.picture import png_size
 from courses.certificates.services import (
     certificate_state,
     current_certificate,
@@ -99,11 +100,20 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
         revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
         verify_url=verify_url(cert.code),
         other_language="es" if cert.enrollment.locale == "en" else "en",
-        # Rendered once and kept (documents.py caches recent ones), so the download that
-        # usually follows costs nothing more.
-        pdf_size=file_size(len(render_pdf(cert))) if cert.revoked_at is None else "",
-        png_size=file_size(len(render_png(cert))) if cert.revoked_at is None else "",
+        **_download_sizes(cert),
     )
+
+
+def _download_sizes(cert: Certificate) -> dict[str, str]:
+    """The PDF's and PNG's sizes, each document rendered once per process and content (not on
+    every visit: that was half the cost of a certified person's page)."""
+    if cert.revoked_at is not None:
+        return {"pdf_size": "", "png_size": ""}
+    text = content_for(cert)
+    return {
+        "pdf_size": file_size(pdf_size(text, cert.issued_at)),
+        "png_size": file_size(png_size(text)),
+    }
 
 
 def file_size(size: int) -> str:
@@ -177,7 +187,7 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
     edition = enrollment.edition
     course = edition.course
     done_ids = completions(enrollment)
-    done, total = progress(enrollment)
+    done, total = progress(enrollment, done_ids)
     cert = current_certificate(enrollment)
     pending = pending_name_correction(enrollment)
     return {

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
-from courses.catalog.models import Module
+from courses.catalog.models import Edition, Module
 from courses.certificates.models import Certificate
 from courses.certificates.services import current_certificate, issue_certificate
 from courses.extensions import db
@@ -37,9 +38,13 @@ class CompletionRefused(Exception):
         self.message = message
 
 
-def progress(enrollment: Enrollment) -> tuple[int, int]:
-    """(completed modules, modules in the course)."""
+def progress(
+    enrollment: Enrollment, done_ids: dict[int, ModuleCompletion] | None = None
+) -> tuple[int, int]:
+    """(completed modules, modules in the course); `done_ids` from `completions` saves a query."""
     total = len(enrollment.edition.course.modules)
+    if done_ids is not None:
+        return len(done_ids), total
     done = db.session.scalar(
         select(func.count())
         .select_from(ModuleCompletion)
@@ -50,9 +55,7 @@ def progress(enrollment: Enrollment) -> tuple[int, int]:
 
 def completions(enrollment: Enrollment) -> dict[int, ModuleCompletion]:
     """The enrollment's completions, by module id."""
-    rows = db.session.scalars(
-        select(ModuleCompletion).where(ModuleCompletion.enrollment_id == enrollment.id)
-    )
+    rows = db.session.scalars(_COMPLETIONS, {"enrollment": enrollment.id})
     return {row.module_id: row for row in rows}
 
 
@@ -223,13 +226,23 @@ def confirm_email(enrollment: Enrollment, now: datetime) -> bool:
     return True
 
 
+# Built once: a statement object keeps its cache key, so requests skip building and hashing it.
+_BY_TOKEN_HASH = (
+    select(Enrollment)
+    .where(Enrollment.token_hash == bindparam("hash"))
+    # Every page of the link shows the course: one query instead of three.
+    .options(joinedload(Enrollment.edition).joinedload(Edition.course))
+)
+_COMPLETIONS = select(ModuleCompletion).where(
+    ModuleCompletion.enrollment_id == bindparam("enrollment")
+)
+
+
 def enrollment_by_token(token: str) -> Enrollment | None:
     """The enrollment a personal link opens; None for an unknown token or erased data."""
     if not token or len(token) > 64:
         return None
-    enrollment = db.session.scalars(
-        select(Enrollment).where(Enrollment.token_hash == hash_token(token))
-    ).first()
+    enrollment = db.session.scalars(_BY_TOKEN_HASH, {"hash": hash_token(token)}).first()
     if enrollment is None or enrollment.erased_at is not None:
         return None
     return enrollment

@@ -6,8 +6,10 @@ errors the view puts next to each field. A course's extra questions become `q_<k
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -19,10 +21,11 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 
+from courses.forms import Form
 from courses.i18n import country_name, localized
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(Form):
     """name, email, phone, country, organization, consent (+ csrf_token), then q_<key>."""
 
     name = StringField()
@@ -52,6 +55,15 @@ class RegistrationForm(FlaskForm):
 
 def registration_form(questions: list[dict], language: str) -> RegistrationForm:
     """The form with one `q_<key>` field per extra question of the course, in file order."""
+    return _form_class(json.dumps(questions, sort_keys=True, ensure_ascii=False), language)()
+
+
+# A form class is built from the questions' text, and WTForms does its heaviest work on a
+# class's first form: each (questions, language) gets its class once. The key is the text
+# itself, so a course file with other questions simply makes another class.
+@lru_cache(maxsize=64)
+def _form_class(questions_json: str, language: str) -> type[RegistrationForm]:
+    questions = json.loads(questions_json)
 
     class CourseRegistrationForm(RegistrationForm):
         pass
@@ -69,7 +81,7 @@ def registration_form(questions: list[dict], language: str) -> RegistrationForm:
         else:
             field = StringField(label)
         setattr(CourseRegistrationForm, f"q_{question['key']}", field)
-    return CourseRegistrationForm()
+    return CourseRegistrationForm
 
 
 def labels() -> dict[str, str]:
@@ -84,7 +96,7 @@ def labels() -> dict[str, str]:
     }
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(Form):
     """ "Avísame": an e-mail address, or a phone number with its country, and consent."""
 
     email = EmailField()

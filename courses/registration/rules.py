@@ -6,6 +6,7 @@ everything in one more round trip.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -86,6 +87,10 @@ _UNPRINTABLE = {
 }
 
 
+#: Finds any of them in one pass in C: most texts have none and are returned as they are.
+_UNPRINTABLE_FOUND = re.compile("[" + "".join(re.escape(chr(code)) for code in _UNPRINTABLE) + "]")
+
+
 def _has_control_characters(text: str) -> bool:
     return any(unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS for char in text)
 
@@ -118,7 +123,10 @@ def clean_name(raw: str, *, longest: int = NAME_LENGTH[1]) -> str:
 def printable(text: str) -> str:
     """`text` without control or bidirectional characters: how data stored before the name
     rule existed (or from elsewhere) is shown on pages, in e-mails, exports and certificates."""
-    return text.translate(_UNPRINTABLE) if isinstance(text, str) else text
+    # Every value a template shows passes here (Jinja's finalize): look before translating.
+    if isinstance(text, str) and _UNPRINTABLE_FOUND.search(text):
+        return text.translate(_UNPRINTABLE)
+    return text
 
 
 def clean_email(raw: str) -> tuple[str, str]:

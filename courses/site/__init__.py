@@ -17,6 +17,7 @@ class DatabaseInteger(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
+    from courses.i18n import install_template_gettext
     from courses.registration.rules import printable
     from courses.site import errors, headers, health, http_cache, logging
     from courses.site.views import bp, template_globals
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     # Every value a page or e-mail shows, without control or bidirectional characters: data
     # stored before the name rule (a U+202E in a name) must not reorder what follows it.
     app.jinja_env.finalize = printable
+    install_template_gettext(app)
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
     logging.init_app(app)

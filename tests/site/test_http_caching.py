@@ -210,3 +210,22 @@ def test_a_page_showing_a_flashed_message_is_private(app, client):
     assert "te enviaremos un solo mensaje" in shown.text
     assert shown.headers["Cache-Control"] == "private, no-cache"
     assert client.get(COURSE_URL).headers["Cache-Control"] == "public, no-cache"
+
+
+def test_what_the_pages_keep_in_memory_follows_the_database_at_once(app, client):
+    # Formatted sentences, country names and the form's class are kept per process, keyed by
+    # what they are made of: a coordinator's change shows on the very next request.
+    _open_course(app)
+    assert "Embarcación" not in client.get(FORM_URL).text
+    with app.app_context():
+        edition = db.session.scalar(select(Edition))
+        edition.course.questions = [
+            {"key": "boat", "label": {"es": "Embarcación"}, "kind": "text", "required": False}
+        ]
+        edition.course.countries = ["CL", "PE"]
+        edition.registration_closes = datetime(2023, 7, 29, tzinfo=SANTIAGO)
+        db.session.commit()
+    form = client.get(FORM_URL).text
+    assert 'name="q_boat"' in form and "Embarcación" in form
+    assert "28 de julio de 2023" in form
+    assert "México" not in form

@@ -214,3 +214,29 @@ def slow_down(collector: _Collector, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
     collector.on_message = wait
+
+
+def meet_in_pairs(collector: _Collector, patience: float = 60.0) -> None:
+    """Make an SMTP sink hold each message until two are in flight at once, then let all pass.
+
+    One sender answers one message at a time, so a second message in flight comes from a second
+    sender working at the same moment: a rendezvous (like a `threading.Barrier` of two) proving
+    that two senders worked side by side, with no timing assumed. After `patience` seconds alone
+    a message is answered anyway, so a test whose second sender never comes fails on its own
+    assertion instead of hanging."""
+    in_flight = 0
+    met = asyncio.Event()  # the server's handlers all run on its one event loop
+
+    async def meet(_message) -> None:
+        nonlocal in_flight
+        in_flight += 1
+        if in_flight >= 2:
+            met.set()
+        try:
+            await asyncio.wait_for(met.wait(), patience)
+        except TimeoutError:
+            pass
+        finally:
+            in_flight -= 1
+
+    collector.on_message = meet

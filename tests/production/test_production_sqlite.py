@@ -47,16 +47,15 @@ def _hold(app, started: threading.Event, seconds: float, reader: bool = False) -
         db.session.remove()
 
 
-def _read_then_write(app, method: str) -> float:
-    """What a view does: read, then write, then commit. Returns the seconds it took."""
-    begun = time.monotonic()
+def _read_then_write(app, method: str) -> int:
+    """What a view does: read, then write, then commit. Returns the value it read first."""
     with app.test_request_context("/", method=method):
         app.preprocess_request()  # the request's hooks: the factory's declares its write intent
-        db.session.execute(text("SELECT n FROM counter")).scalar()
+        seen = db.session.execute(text("SELECT n FROM counter")).scalar()
         db.session.execute(text("UPDATE counter SET n = n + 10"))
         db.session.commit()
         db.session.remove()
-    return time.monotonic() - begun
+    return seen
 
 
 def test_a_post_waits_for_the_write_lock_instead_of_failing(shared_file):
@@ -65,9 +64,11 @@ def test_a_post_waits_for_the_write_lock_instead_of_failing(shared_file):
     holder = threading.Thread(target=_hold, args=(first, started, 0.5))
     holder.start()
     started.wait(5)
-    took = _read_then_write(second, "POST")  # BEGIN IMMEDIATE: queues behind the holder
+    seen = _read_then_write(second, "POST")  # BEGIN IMMEDIATE: queues behind the holder
     holder.join()
-    assert took >= 0.3
+    # Its transaction began only after the holder's had committed (it read the holder's +1):
+    # it waited for the lock instead of failing.
+    assert seen == 1
     with second.app_context():
         assert db.session.execute(text("SELECT n FROM counter")).scalar() == 11
 

@@ -29,7 +29,7 @@ from tests.production.prodkit import (
     servers,
     wait_until,
 )
-from tests.production.prodnet import slow_down, smtp_sink, switchable_smtp
+from tests.production.prodnet import meet_in_pairs, slow_down, smtp_sink, switchable_smtp
 
 pytestmark = pytest.mark.slow
 
@@ -180,7 +180,11 @@ def test_two_workers_on_postgresql_deliver_every_message_once_and_wake_on_notify
         engine = engine_for(url)
         stack.callback(engine.dispose)
         sink = stack.enter_context(smtp_sink())
-        env = {"MAIL_PORT": str(sink.port)}
+        # The first message waits at the server until the other worker sends one too: whichever
+        # starts first cannot empty the outbox alone before the other looks (a loaded machine
+        # starts the second one late). The timeout outlasts the rendezvous.
+        meet_in_pairs(sink)
+        env = {"MAIL_PORT": str(sink.port), "MAIL_TIMEOUT": "120"}
         # Ten minutes between looks: only the NOTIFY of each commit can wake them in time.
         workers = [
             OutboxWorker(url, tmp_path / f"worker-{n}.log", env=env, args=("--idle", "600"))

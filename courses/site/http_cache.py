@@ -25,7 +25,7 @@ import hashlib
 import os
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, make_response, request, session
+from flask import Flask, Response, current_app, g, make_response, request, session
 from flask_compress import Compress
 from werkzeug.security import safe_join
 
@@ -54,9 +54,12 @@ def public_page(view: Callable) -> Callable:
         if response.status_code != 200 or response.is_streamed:
             return response
         response.add_etag()
-        # A flash shown on this page was taken out of the session, whose cookie now changes:
-        # such a page belongs to this visitor only.
-        response.headers["Cache-Control"] = PERSONAL if session.modified else REVALIDATE
+        # A flash shown on this page was taken out of the session, whose cookie now changes;
+        # a CSRF token (none of these pages has a POST form today) is the visitor's own: such a
+        # page belongs to this visitor only.
+        token_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        personal = session.modified or token_field in g
+        response.headers["Cache-Control"] = PERSONAL if personal else REVALIDATE
         # The language (cookie or Accept-Language) and the country (Accept-Language) change it.
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")

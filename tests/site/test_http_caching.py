@@ -229,3 +229,20 @@ def test_what_the_pages_keep_in_memory_follows_the_database_at_once(app, client)
     assert 'name="q_boat"' in form and "Embarcación" in form
     assert "28 de julio de 2023" in form
     assert "México" not in form
+
+
+def test_a_public_page_that_carries_a_csrf_token_is_kept_private(app, client):
+    # No public page has a POST form today; if one gets one, its token must stay the visitor's.
+    from flask_wtf.csrf import generate_csrf
+
+    from courses.site.http_cache import public_page
+
+    @app.get("/test-public-form")
+    @public_page
+    def page_with_token():
+        return f'<input name="csrf_token" value="{generate_csrf()}">'
+
+    first = client.get("/test-public-form")
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    again = client.get("/test-public-form")  # the session holds the token now: not modified
+    assert again.headers["Cache-Control"] == "private, no-cache"

@@ -15,6 +15,8 @@ from babel.dates import format_date, format_datetime, get_timezone_name
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_locale as babel_get_locale
 from flask_babel import get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 LANGUAGE_COOKIE = "lang"
 
@@ -52,8 +54,14 @@ def _catalogue():
     so it gets its own catalogue."""
     if not has_app_context():
         return get_translations()  # Flask-Babel's untranslated fallback
+    here = vars(g._get_current_object())
+    kept = here.get("_courses_catalogue")
+    # Flask-Babel keeps the locale it chose (or one forced) on its namespace in `g`: when it
+    # is the one the kept catalogue was looked up for, that catalogue is still right.
+    babel = here.get("_flask_babel")
+    if kept is not None and kept[0] is getattr(babel, "babel_locale", None):
+        return kept[1]
     locale = babel_get_locale()
-    kept = g.get("_courses_catalogue")
     if kept is None or kept[0] is not locale:
         kept = (locale, get_translations())
         g._courses_catalogue = kept
@@ -61,7 +69,12 @@ def _catalogue():
 
 
 def install_template_gettext(app: Flask) -> None:
-    """Templates' `_()`/`ngettext()` through `_catalogue` (after Flask-Babel's init_app)."""
+    """Templates' `_()`/`ngettext()` through `_catalogue` (after Flask-Babel's init_app).
+
+    Jinja's own newstyle callables reach the function through three `Context.call`s per
+    string (10 µs; a page has twenty strings): these do the same work in one. As Jinja's, a
+    translation is Markup in an escaped template, and always %-formatted with its variables
+    (skipped only when there is nothing it could change)."""
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _catalogue().ugettext(s),
         ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
@@ -69,6 +82,25 @@ def install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
+    app.jinja_env.globals["ngettext"] = _template_ngettext
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, **variables) -> str:
+    text = _catalogue().ugettext(string)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables if variables or "%" in text else text
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    text = _catalogue().ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
 
 
 def browser_country() -> str | None:

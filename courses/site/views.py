@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from courses.catalog.contacts import all_contacts
@@ -41,11 +43,21 @@ def privacy():
 def template_globals() -> dict:
     """Values every template may use: the language and links to switch it."""
     language = current_language()
-    here = request.full_path.rstrip("?") if request else "/"
-    return {
-        "language": language,
-        "language_links": [
-            (code, label, url_for("site.switch_language", code=code, next=here))
-            for code, label in (("es", "Español"), ("en", "English"))
-        ],
-    }
+    if not request:  # an e-mail: url_for builds external links there, kept nowhere
+        return {"language": language, "language_links": _links("/")}
+    here = request.full_path.rstrip("?")
+    return {"language": language, "language_links": _links_in_request(request.script_root, here)}
+
+
+def _links(here: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple(
+        (code, label, url_for("site.switch_language", code=code, next=here))
+        for code, label in (("es", "Español"), ("en", "English"))
+    )
+
+
+# The same two links on every page of a path: built once per (mount point, path), as url_for
+# would build them again (the URL map does not change while the process runs).
+@lru_cache(maxsize=512)
+def _links_in_request(script_root: str, here: str) -> tuple[tuple[str, str, str], ...]:
+    return _links(here)

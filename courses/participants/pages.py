@@ -184,7 +184,9 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
     done_ids = completions(enrollment)
     done, total = progress(enrollment, done_ids)
     cert = current_certificate(enrollment)
-    pending = pending_name_correction(enrollment)
+    # A correction is requested of a certificate (before one, the name changes at once): with
+    # none there is nothing to look up, and most people on the page have none yet.
+    pending = pending_name_correction(enrollment) if cert is not None else None
     return {
         "enrollment": enrollment,
         "token": token,

@@ -48,6 +48,23 @@ def download_sizes(cert: Certificate) -> DownloadSizes:
     return DownloadSizes(documents.pdf_size(text, cert.issued_at), picture.png_size(text))
 
 
+def refresh_sizes(certificates) -> int:
+    """Store the sizes of those `certificates` whose stored ones are missing or no longer hold
+    (after a key rotation or a course file reload); how many were measured. The caller
+    commits."""
+    measured = 0
+    for cert in certificates:
+        text = content_for(cert)
+        if (
+            cert.pdf_bytes is None
+            or cert.png_bytes is None
+            or cert.sizes_digest != sizes_digest(text)
+        ):
+            store_sizes(cert)
+            measured += 1
+    return measured
+
+
 def sizes_digest(text: CertificateContent) -> str:
     """SHA-256 of everything the two documents are drawn from (see the module docstring)."""
     digest = hashlib.sha256(_renderers())

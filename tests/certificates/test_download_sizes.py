@@ -85,3 +85,17 @@ def test_a_certificate_without_stored_sizes_is_measured(app, client):
         cert.pdf_bytes = cert.png_bytes = cert.sizes_digest = None  # issued before they were kept
         db.session.commit()
     assert _page_says(client, token, *real)
+
+
+def test_the_sizes_command_measures_missing_and_stale_sizes_only(app, client, runner):
+    stale_id, stale_token, _sizes = _issue(app)
+    with app.app_context():
+        cert = db.session.get(Certificate, stale_id)
+        cert.pdf_bytes = cert.png_bytes = cert.sizes_digest = None
+        db.session.commit()
+    assert "Measured 1 certificate(s)" in runner.invoke(args=["certificates", "sizes"]).output
+    with app.app_context():
+        cert = db.session.get(Certificate, stale_id)
+        stored = (cert.pdf_bytes, cert.png_bytes)
+    assert stored == _downloads(client, stale_token)
+    assert "Measured 0 certificate(s)" in runner.invoke(args=["certificates", "sizes"]).output

@@ -38,6 +38,13 @@ class Certificate(TouchesEnrollment, db.Model):
         ForeignKey("certificate.id", ondelete="SET NULL")
     )
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Bytes of the PDF and PNG in the holder's language, measured at issue (the personal page
+    #: shows them, for paid data); NULL on certificates issued before they were stored.
+    pdf_bytes: Mapped[int | None] = mapped_column(Integer)
+    png_bytes: Mapped[int | None] = mapped_column(Integer)
+    #: What the sizes were measured from (documents.sizes_digest): a course file reloaded, a new
+    #: signing key or a new layout changes the documents, and the page then measures again.
+    sizes_digest: Mapped[str | None] = mapped_column(String(64))
 
     enrollment: Mapped[Enrollment] = relationship()
     superseded_by: Mapped[Certificate | None] = relationship(remote_side=[id])

@@ -13,16 +13,14 @@ from sqlalchemy import select
 from courses.catalog.contacts import Contact, all_contacts, course_contacts
 from courses.catalog.models import Course, Module
 from courses.certificates.codes import format_code
-from courses.certificates.content import content_for
-from courses.certificates.documents import pdf_size
 from courses.certificates.models import Certificate
-from courses.certificates.picture import png_size
 from courses.certificates.services import (
     certificate_state,
     current_certificate,
     pending_name_correction,
     verify_url,
 )
+from courses.certificates.sizes import download_sizes
 from courses.extensions import db
 from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
 from courses.participants.services import (
@@ -105,15 +103,12 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
 
 
 def _download_sizes(cert: Certificate) -> dict[str, str]:
-    """The PDF's and PNG's sizes, each document rendered once per process and content (not on
-    every visit: that was half the cost of a certified person's page)."""
+    """The PDF's and PNG's sizes, as stored at issue (measured again only when they no longer
+    hold: rendering both was most of the cost of a certified person's page)."""
     if cert.revoked_at is not None:
         return {"pdf_size": "", "png_size": ""}
-    text = content_for(cert)
-    return {
-        "pdf_size": file_size(pdf_size(text, cert.issued_at)),
-        "png_size": file_size(png_size(text)),
-    }
+    sizes = download_sizes(cert)
+    return {"pdf_size": file_size(sizes.pdf), "png_size": file_size(sizes.png)}
 
 
 def file_size(size: int) -> str:
@@ -189,7 +184,9 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
     done_ids = completions(enrollment)
     done, total = progress(enrollment, done_ids)
     cert = current_certificate(enrollment)
-    pending = pending_name_correction(enrollment)
+    # A correction is requested of a certificate (before one, the name changes at once): with
+    # none there is nothing to look up, and most people on the page have none yet.
+    pending = pending_name_correction(enrollment) if cert is not None else None
     return {
         "enrollment": enrollment,
         "token": token,

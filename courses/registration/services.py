@@ -62,23 +62,31 @@ def check_open(edition: Edition, now: datetime, language: str) -> None:
         raise RegistrationClosed(registration_state(edition, now, language).sentence)
 
 
+def check(
+    edition: Edition, applicant: Applicant, *, language: str, now: datetime
+) -> rules.CleanApplicant:
+    """What can refuse a registration without looking at anyone else's: the edition must be
+    open at `now` and every field must follow its rule. Raises RegistrationClosed or
+    InvalidRegistration (errors by field); reads only, so it runs before the write lock."""
+    check_open(edition, now, language)
+    course = edition.course
+    return rules.clean(applicant, course.countries, language, course.questions or [])
+
+
 def register(
     edition: Edition,
-    applicant: Applicant,
+    clean: rules.CleanApplicant,
     *,
     language: str,
     now: datetime,
     privacy_version: str,
 ) -> Registration:
-    """Register `applicant` for `edition` at `now`, queueing the matching e-mail (flush only).
+    """Register the `clean` applicant (from `check`) for `edition` at `now`, queueing the
+    matching e-mail (flush only).
 
-    Raises RegistrationClosed or InvalidRegistration (errors by field); in each case nothing
-    has been added to the session. Concurrent registrations wait for each other's seat (see
-    seats.py) rather than fail.
+    Someone already registered with the address is told so instead. Concurrent registrations
+    wait for each other's seat (see seats.py) rather than fail.
     """
-    check_open(edition, now, language)
-    course = edition.course
-    clean = rules.clean(applicant, course.countries, language, course.questions or [])
     seats.hold_seats(edition)
     existing = _existing(edition, clean.email_key)
     if existing is not None:

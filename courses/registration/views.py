@@ -26,6 +26,7 @@ from courses.catalog.services import (
     open_edition,
     registration_state,
 )
+from courses.database import read_only
 from courses.extensions import db, limiter
 from courses.i18n import (
     browser_country,
@@ -52,33 +53,39 @@ def register(course: str, edition: str):
     """Show the form (GET) or register (POST: 303 to the confirmation, or 4xx with errors)."""
     if request.method != "POST":
         return personal_form(make_response(_empty_form(course, edition)))
-    found = get_edition_or_404(course, edition)
     now = clock.now()
     language = current_language()
-    form = _form(found, language)
-    if form.suggested_email.data:
-        # The person tapped "¿Quisiste decir …?": that address, exactly as we suggested it.
-        form.email.data = form.email_as_typed.data = form.suggested_email.data
-        form.suggested_email.data = ""
-    refusal, status, suggestion = None, 200, None
-    try:
+    refusal, status, suggestion, applicant = None, 200, None, None
+    # Everything that needs nobody else's row (the edition, the form, every field's rule) runs
+    # in a reading transaction: on SQLite the writing one takes the database's single write
+    # lock, which should cover only the duplicate check, the seat and the inserts.
+    with read_only():
+        found = get_edition_or_404(course, edition)
+        form = _form(found, language)
+        if form.suggested_email.data:
+            # The person tapped "¿Quisiste decir …?": that address, exactly as we suggested it.
+            form.email.data = form.email_as_typed.data = form.suggested_email.data
+            form.suggested_email.data = ""
+        try:
+            applicant = services.check(found, _applicant(form), language=language, now=now)
+        except services.RegistrationClosed as error:
+            refusal, status = error.message, 403
+        except rules.InvalidRegistration as error:
+            for field, message in error.errors.items():
+                form[field].errors = [message]
+            suggestion = error.suggestion
+            if suggestion:
+                form.email_as_typed.data = form.email.data
+            status = 422
+        db.session.rollback()  # the reading transaction ends; the next one may write
+    if applicant is not None:
         result = services.register(
             found,
-            _applicant(form),
+            applicant,
             language=language,
             now=now,
             privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
         )
-    except services.RegistrationClosed as error:
-        refusal, status = error.message, 403
-    except rules.InvalidRegistration as error:
-        for field, message in error.errors.items():
-            form[field].errors = [message]
-        suggestion = error.suggestion
-        if suggestion:
-            form.email_as_typed.data = form.email.data
-        status = 422
-    else:
         remembered = {
             "edition": found.id,
             "outcome": result.outcome,
@@ -88,17 +95,18 @@ def register(course: str, edition: str):
         # The confirmation page shows the personal link only to this browser's session.
         session[OUTCOME] = remembered
         return redirect(url_for(".registered", course=course, edition=edition), code=303)
-    db.session.rollback()
-    chosen = (form.country.data or request.args.get("country") or "").upper()
-    page = _page(found, now, language, chosen)
-    html = render_template(
-        "registration/register.html",
-        form=form,
-        refusal=refusal,
-        suggestion=suggestion,
-        summary=_error_summary(form),
-        **page,
-    )
+    with read_only():  # the refused form is shown again: only reads
+        chosen = (form.country.data or request.args.get("country") or "").upper()
+        page = _page(found, now, language, chosen)
+        html = render_template(
+            "registration/register.html",
+            form=form,
+            refusal=refusal,
+            suggestion=suggestion,
+            summary=_error_summary(form),
+            **page,
+        )
+        db.session.rollback()
     return personal_form(make_response(html, status), refused=True)
 
 

@@ -38,8 +38,8 @@ class Certificate(TouchesEnrollment, db.Model):
         ForeignKey("certificate.id", ondelete="SET NULL")
     )
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: Bytes of the PDF and PNG in the holder's language, measured at issue (the personal page
-    #: shows them, for paid data); NULL on certificates issued before they were stored.
+    #: Bytes of the PDF and PNG in the holder's language, measured on the holder's first visit
+    #: (the personal page shows them, for paid data); NULL until then (see sizes.py).
     pdf_bytes: Mapped[int | None] = mapped_column(Integer)
     png_bytes: Mapped[int | None] = mapped_column(Integer)
     #: What the sizes were measured from (documents.sizes_digest): a course file reloaded, a new

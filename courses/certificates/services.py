@@ -19,7 +19,6 @@ from courses.certificates import codes
 from courses.certificates.content import verify_url
 from courses.certificates.credentials import STATUS_LIST_SIZE
 from courses.certificates.models import Certificate, NameCorrection
-from courses.certificates.sizes import store_sizes
 from courses.extensions import db
 from courses.i18n import localized
 from courses.mail.services import queue_email
@@ -106,7 +105,6 @@ def issue_certificate(enrollment: Enrollment, now: datetime) -> Certificate:
         existing = current_certificate(enrollment)
         assert existing is not None
         return existing
-    store_sizes(cert)
     queue_ready_mail(cert, now)
     webhooks.emit("certificate.issued", cert.enrollment, now, certificate=cert)
     return cert
@@ -137,7 +135,6 @@ def reissue_certificate(enrollment: Enrollment, new_name: str, now: datetime) ->
     previous.superseded_at = now
     # The registration follows the corrected name, so lists and e-mails agree with the paper.
     enrollment.name = name
-    store_sizes(cert)
     db.session.flush()
     queue_ready_mail(cert, now)
     webhooks.emit("certificate.issued", cert.enrollment, now, certificate=cert)

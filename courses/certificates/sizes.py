@@ -1,11 +1,15 @@
-"""The download sizes the personal page shows ("PDF, 85 kB"), measured once when issued.
+"""The download sizes the personal page shows ("PDF, 85 kB"), measured once and kept.
 
-Rendering both documents costs about 25 ms, so issuing and reissuing store the byte counts on
-the certificate, in the language the page offers first (the holder's; the other-language link
-shows no size). The sizes stay exact because they are stored with a digest of what they were
-measured from: the printed content (a course file reloaded, a new signing key, a new
-translation change it) and the renderers themselves (their code, fonts and libraries). When the
-digest no longer matches, or a certificate predates the stored sizes, the page measures again.
+Rendering both documents costs about 25 ms, so the byte counts are stored on the certificate,
+in the language the page offers first (the holder's; the other-language link shows no size).
+They are measured on the holder's first visit after the certificate is issued (or by
+`flask certificates sizes`), not when it is issued: a coordinator's import issues hundreds of
+certificates in one request, and 25 ms each would hold the write lock for seconds.
+
+The sizes stay exact because they are stored with a digest of what they were measured from:
+the printed content (a course file reloaded, a new signing key, a new translation change it)
+and the renderers themselves (their code, fonts and libraries). When the digest no longer
+matches, or a certificate has none yet, the next visit measures again.
 """
 
 from __future__ import annotations
@@ -28,24 +32,46 @@ class DownloadSizes:
     png: int
 
 
+@dataclass(frozen=True)
+class Measured:
+    """Sizes measured from a certificate's content, with the digest of what they describe."""
+
+    sizes: DownloadSizes
+    digest: str
+
+
 def store_sizes(cert: Certificate) -> None:
-    """Measure the certificate's PDF and PNG and keep the sizes on it (issue and reissue)."""
+    """Measure the certificate's PDF and PNG and keep the sizes on it."""
+    keep_sizes(cert, measure(cert))
+
+
+def measure(cert: Certificate) -> Measured:
+    """Render both documents and count their bytes (reads only: no lock needed)."""
     text = content_for(cert)
-    cert.pdf_bytes = documents.pdf_size(text, cert.issued_at)
-    cert.png_bytes = picture.png_size(text)
-    cert.sizes_digest = sizes_digest(text)
+    sizes = DownloadSizes(documents.pdf_size(text, cert.issued_at), picture.png_size(text))
+    return Measured(sizes, sizes_digest(text))
+
+
+def keep_sizes(cert: Certificate, measured: Measured) -> None:
+    """Store sizes measured before (the caller commits, in a short write)."""
+    cert.pdf_bytes = measured.sizes.pdf
+    cert.png_bytes = measured.sizes.png
+    cert.sizes_digest = measured.digest
+
+
+def stored_sizes(cert: Certificate) -> DownloadSizes | None:
+    """The stored sizes, while they still describe the documents; None when they must be
+    measured (never stored, or the content or the renderers changed since)."""
+    if cert.pdf_bytes is None or cert.png_bytes is None:
+        return None
+    if cert.sizes_digest != sizes_digest(content_for(cert)):
+        return None
+    return DownloadSizes(cert.pdf_bytes, cert.png_bytes)
 
 
 def download_sizes(cert: Certificate) -> DownloadSizes:
     """The sizes of the downloads `/my/<token>` links to: stored ones while they still hold."""
-    text = content_for(cert)
-    if (
-        cert.pdf_bytes is not None
-        and cert.png_bytes is not None
-        and cert.sizes_digest == sizes_digest(text)
-    ):
-        return DownloadSizes(cert.pdf_bytes, cert.png_bytes)
-    return DownloadSizes(documents.pdf_size(text, cert.issued_at), picture.png_size(text))
+    return stored_sizes(cert) or measure(cert).sizes
 
 
 def refresh_sizes(certificates) -> int:
@@ -54,12 +80,7 @@ def refresh_sizes(certificates) -> int:
     commits."""
     measured = 0
     for cert in certificates:
-        text = content_for(cert)
-        if (
-            cert.pdf_bytes is None
-            or cert.png_bytes is None
-            or cert.sizes_digest != sizes_digest(text)
-        ):
+        if stored_sizes(cert) is None:
             store_sizes(cert)
             measured += 1
     return measured

@@ -103,8 +103,8 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
 
 
 def _download_sizes(cert: Certificate) -> dict[str, str]:
-    """The PDF's and PNG's sizes, as stored at issue (measured again only when they no longer
-    hold: rendering both was most of the cost of a certified person's page)."""
+    """The PDF's and PNG's sizes, as kept since the first visit (measured again only when they
+    no longer hold: rendering both was most of the cost of a certified person's page)."""
     if cert.revoked_at is not None:
         return {"pdf_size": "", "png_size": ""}
     sizes = download_sizes(cert)

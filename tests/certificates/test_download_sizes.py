@@ -1,4 +1,5 @@
-"""The download sizes on the personal page are stored with the certificate and stay exact."""
+"""The download sizes on the personal page are measured once, kept with the certificate, and
+stay exact."""
 
 from __future__ import annotations
 
@@ -19,14 +20,26 @@ def _downloads(client, token: str) -> tuple[int, int]:
     return len(pdf.get_data()), len(png.get_data())
 
 
-def _issue(app, locale: str = "es", edition_id: int | None = None):
-    """A certificate issued by the service: (its id, the holder's token, its stored sizes)."""
+def _issue(app, client, locale: str = "es", edition_id: int | None = None):
+    """A certificate issued by the service and its holder's first visit: (its id, the holder's
+    token, the sizes stored)."""
     with app.app_context():
         edition = db.session.get(Edition, edition_id) if edition_id else make_course()
         enrollment, token = enroll(edition, locale=locale, email=f"{locale}@example.org")
+        enrollment.completed_at = NOW
         cert = issue_certificate(enrollment, NOW)
         db.session.commit()
-        return cert.id, token, (cert.pdf_bytes, cert.png_bytes)
+        cert_id = cert.id
+        # Issuing renders nothing (an import issues hundreds in one request)...
+        assert (cert.pdf_bytes, cert.png_bytes, cert.sizes_digest) == (None, None, None)
+    assert client.get(f"/my/{token}").status_code == 200  # ...the first visit measures
+    return cert_id, token, _stored(app, cert_id)
+
+
+def _stored(app, cert_id: int) -> tuple[int, int]:
+    with app.app_context():
+        cert = db.session.get(Certificate, cert_id)
+        return cert.pdf_bytes, cert.png_bytes
 
 
 def _page_says(client, token: str, pdf: int, png: int) -> bool:
@@ -34,18 +47,18 @@ def _page_says(client, token: str, pdf: int, png: int) -> bool:
     return f"(PDF, {file_size(pdf)})" in home and f"(PNG, {file_size(png)})" in home
 
 
-def test_the_sizes_stored_at_issue_are_the_downloads_and_the_page_shows_them(app, client):
+def test_the_sizes_stored_at_the_first_visit_are_the_downloads_and_shown(app, client):
     with app.app_context():
         edition_id = make_course().id
         db.session.commit()
     for locale in ("es", "en"):  # measured in the language the downloads come in by default
-        _cert_id, token, stored = _issue(app, locale, edition_id)
+        _cert_id, token, stored = _issue(app, client, locale, edition_id)
         assert stored == _downloads(client, token)
         assert _page_says(client, token, *stored)
 
 
 def test_a_reissue_after_a_name_correction_stores_the_new_documents_sizes(app, client):
-    first_id, token, first = _issue(app)
+    first_id, token, first = _issue(app, client)
     with app.app_context():
         person = db.session.get(Certificate, first_id).enrollment
         long_name = "Ñandú Ólafsdóttir-Łukasz O'Brien de la Santísima Trinidad y Zúñiga"
@@ -53,14 +66,16 @@ def test_a_reissue_after_a_name_correction_stores_the_new_documents_sizes(app, c
         db.session.commit()
         cert = current_certificate(db.session.get(Enrollment, person.id))
         assert cert.id != first_id
-        stored = (cert.pdf_bytes, cert.png_bytes)
+        second_id = cert.id
+    assert client.get(f"/my/{token}").status_code == 200
+    stored = _stored(app, second_id)
     assert stored != first, "a longer name makes other documents"
     assert stored == _downloads(client, token)
     assert _page_says(client, token, *stored)
 
 
 def test_stored_sizes_are_shown_only_while_the_documents_are_the_same(app, client):
-    cert_id, token, real = _issue(app)
+    cert_id, token, real = _issue(app, client)
     with app.app_context():
         # Sizes that could not be real prove that the page reads the stored ones...
         cert = db.session.get(Certificate, cert_id)
@@ -79,16 +94,17 @@ def test_stored_sizes_are_shown_only_while_the_documents_are_the_same(app, clien
 
 
 def test_a_certificate_without_stored_sizes_is_measured(app, client):
-    cert_id, token, real = _issue(app)
+    cert_id, token, real = _issue(app, client)
     with app.app_context():
         cert = db.session.get(Certificate, cert_id)
         cert.pdf_bytes = cert.png_bytes = cert.sizes_digest = None  # issued before they were kept
         db.session.commit()
     assert _page_says(client, token, *real)
+    assert _stored(app, cert_id) == real  # and kept again
 
 
 def test_the_sizes_command_measures_missing_and_stale_sizes_only(app, client, runner):
-    stale_id, stale_token, _sizes = _issue(app)
+    stale_id, stale_token, _sizes = _issue(app, client)
     with app.app_context():
         cert = db.session.get(Certificate, stale_id)
         cert.pdf_bytes = cert.png_bytes = cert.sizes_digest = None

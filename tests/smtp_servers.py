@@ -73,7 +73,7 @@ def hanging() -> Iterator[int]:
     """A server that accepts connections and never answers (a hung mail server); its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
+    listener.listen(64)
     held: list[socket.socket] = []
     stop = threading.Event()
 

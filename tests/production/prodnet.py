@@ -13,14 +13,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from aiosmtpd.controller import Controller
-
 from tests.production.prodkit import free_port
+from tests.smtp_servers import hanging, serving
 
 # --- mail ------------------------------------------------------------------------------------
 
 
 class _Collector:
+    port = 0
+
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
         self.lock = threading.Lock()
@@ -44,44 +45,12 @@ class _Collector:
 @contextmanager
 def smtp_sink() -> Iterator[_Collector]:
     """A real SMTP server on 127.0.0.1 collecting every message it accepts."""
-    collector = _Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    collector.port = controller.port
-    try:
+    with serving(_Collector()) as collector:
         yield collector
-    finally:
-        controller.stop()
 
 
-@contextmanager
-def hanging_smtp() -> Iterator[int]:
-    """A server that accepts connections and never says a word (a hung mail server)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-                held.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for conn in held:
-            conn.close()
-        listener.close()
+#: A server that accepts connections and never says a word (a hung mail server); its port.
+hanging_smtp = hanging
 
 
 class TcpProxy:

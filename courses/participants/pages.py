@@ -24,9 +24,11 @@ from courses.certificates.sizes import DownloadSizes, download_sizes
 from courses.extensions import db
 from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
 from courses.participants.services import (
+    completed_module_ids,
     completion_rule,
     completions,
     last_failed_attempt,
+    module_lines,
     progress,
     wrong_questions,
 )
@@ -191,8 +193,9 @@ def home_context(
     view has looked it up already), `sizes` its download sizes when the view knows them."""
     edition = enrollment.edition
     course = edition.course
-    done_ids = completions(enrollment)
-    done, total = progress(enrollment, done_ids)
+    done_ids = completed_module_ids(enrollment)
+    lines = module_lines(course.id)
+    done, total = progress(enrollment, done_ids, lines)
     # A correction is requested of a certificate (before one, the name changes at once): with
     # none there is nothing to look up, and most people on the page have none yet.
     pending = pending_name_correction(enrollment) if cert is not None else None
@@ -212,7 +215,7 @@ def home_context(
         "deadline_text": deadline_text(enrollment, now),
         "modules": [
             ModuleRow(m.position, localized(m.title, language), m.minutes, m.id in done_ids)
-            for m in course.modules
+            for m in lines
         ],
         "certificate": certificate_block(cert, course.timezone, sizes),
         "pending_name": pending.requested_name if pending else None,

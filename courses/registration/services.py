@@ -3,9 +3,9 @@
 Plain functions taking `now`; they only flush. `check` and `prepare` read only and run before
 the write lock; `register` holds it for the duplicate check, the seat and the inserts (the
 confirmation is rendered by `prepare`, outside it). The view commits once, so an enrollment
-and its confirmation e-mail are stored together or not at all. The database holds the invariants (one
-registration per e-mail and edition, one person per seat); these functions catch the conflicts
-inside a savepoint and answer as if they had seen them first.
+and its confirmation e-mail are stored together or not at all. The database holds the
+invariants (one registration per e-mail and edition, one person per seat); these functions
+catch the conflicts inside a savepoint and answer as if they had seen them first.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def register(edition: Edition, draft: Draft, *, language: str, now: datetime) ->
     """
     seats.hold_seats(edition)
     enrollment = draft.enrollment
-    existing = _existing(edition, enrollment.email_key)
+    existing = _existing(enrollment.edition_id, enrollment.email_key)
     if existing is not None:
         return _already_registered(existing, language, now)
     enrollment.status, enrollment.seat = seats.next_place(edition)
@@ -142,15 +142,13 @@ def register(edition: Edition, draft: Draft, *, language: str, now: datetime) ->
     except IntegrityError:
         # The same address registered a moment ago by a transaction that did not hold the
         # seats (only the unique constraint saw it).
-        existing = _existing(edition, enrollment.email_key)
+        existing = _existing(enrollment.edition_id, enrollment.email_key)
         if existing is None:
             raise
         return _already_registered(existing, language, now)
     kind, template = MAIL_FOR_STATUS[enrollment.status]
     rendered = draft.confirmation if enrollment.status == REGISTERED else None
-    _queue(
-        enrollment, kind=kind, template=template, language=language, now=now, rendered=rendered
-    )
+    _queue(enrollment, kind=kind, template=template, language=language, now=now, rendered=rendered)
     webhooks.emit("registration.created", enrollment, now)
     return Registration(enrollment, enrollment.status)
 
@@ -185,10 +183,12 @@ def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
     return promoted
 
 
-def _existing(edition: Edition, email_key: str) -> Enrollment | None:
+def _existing(edition_id: int, email_key: str) -> Enrollment | None:
+    # By id, not `edition.id`: the edition read before the write lock is expired by then, and
+    # reading its id would load it again, inside the lock.
     return db.session.scalar(
         select(Enrollment).where(
-            Enrollment.edition_id == edition.id, Enrollment.email_key == email_key
+            Enrollment.edition_id == edition_id, Enrollment.email_key == email_key
         )
     )
 

@@ -89,7 +89,7 @@ def register(course: str, edition: str):
     if draft is not None:
         result = services.register(found, draft, language=language, now=now)
         remembered = {
-            "edition": found.id,
+            "edition": result.enrollment.edition_id,
             "outcome": result.outcome,
             "enrollment": result.enrollment.id,
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -51,8 +51,8 @@ class Checker:
     def fail(self, key: str, reason: str) -> None:
         self.problems.append(Problem(self.file, key, reason))
 
-    def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None:
-        for key in sorted(set(table) - allowed):
+    def unknown_keys(self, table: dict, allowed: Collection[str], prefix: str) -> None:
+        for key in sorted(set(table).difference(allowed)):
             self.fail(f"{prefix}{key}", "unknown key (check the spelling)")
 
     def tables(

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from courses import create_app
 from courses.extensions import db
 from courses.registration.contact import correct_contact
 from courses.registration.models import Enrollment
@@ -35,24 +34,6 @@ from tests.factories import (
 
 #: Visitors who send the form at the same moment.
 VISITORS = 8
-
-
-@pytest.fixture
-def shared_app(app: Flask, database_url: str, tmp_path) -> Iterator[Flask]:
-    """An application whose requests can really run at once, open now."""
-    if database_url.startswith("postgresql"):
-        shared = app
-    else:
-        url = f"sqlite:///{tmp_path / 'concurrent.sqlite3'}"
-        shared = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
-        with shared.app_context():
-            db.create_all()
-    shared.config["FIXED_NOW"] = OPEN_NOW
-    yield shared
-    if shared is not app:
-        with shared.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def at_once(app: Flask, forms: list[dict]) -> list[tuple[FlaskClient, int, str]]:

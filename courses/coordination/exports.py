@@ -235,7 +235,7 @@ def iter_rows(stmt: Select, formatter: RowFormatter) -> Iterator:
     """The export's rows as plain tuples, fetched from the database in batches."""
     # Core, not the ORM: these are plain columns, and the ORM's row handling costs per row.
     result = db.session.connection().execute(
-        export_rows(stmt, formatter).execution_options(yield_per=BATCH)
+        export_rows(stmt, formatter).execution_options(yield_per=BATCH, stream_results=True)
     )
     try:
         yield from result

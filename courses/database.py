@@ -11,12 +11,22 @@ reads. What the web requests declare by their method is said in the application 
 (`courses/__init__.py`), not here: this module knows nothing of Flask. Undeclared work (a
 command, a job) counts as writing: a plain BEGIN that later writes fails at once with "database
 is locked" (the busy timeout does not apply to that upgrade), while BEGIN IMMEDIATE only waits.
+
+Writers queue (SQLite only, on a file): before BEGIN IMMEDIATE a writing transaction takes the
+database's writer lock (`WriterLock`: a thread lock and an OS file lock on `<db>-writer.lock`),
+and gives it back when the transaction ends. SQLite's own busy handler sleeps in coarse steps
+(1, 2, 5, 10… 50 ms), so the write lock often sat free while every waiter slept; the writer lock
+wakes the next writer as soon as it is free.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -53,12 +63,19 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+#: How long a writer waits for SQLite's write lock (and for the writer lock before it).
+BUSY_TIMEOUT_MS = 15000
+
+
 def install(engine: Engine) -> None:
     """Give one engine (the application's own) the SQLite settings; other databases need none."""
     if engine.dialect.name != "sqlite":
         return
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
+    path = engine.url.database or ""
+    if path and path != ":memory:" and "mode=memory" not in str(engine.url):
+        queue_writers(engine, WriterLock.for_database(path))
 
 
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
@@ -71,7 +88,7 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -82,10 +99,155 @@ def _begin_sqlite(conn) -> None:
 
     BEGIN IMMEDIATE takes the write lock up front and waits (busy timeout) while another
     process holds it; readers are never blocked (WAL). Declared reads keep a plain BEGIN.
+    On a file, the writer lock comes first (`WriterLock`), so SQLite's lock is free when asked.
     """
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+    if not may_write():
+        conn.exec_driver_sql("BEGIN")
+        return
+    _release(conn.info)  # a hold no ending gave back (there should be none)
+    lock = getattr(conn.dialect, _WRITER_LOCK, None)
+    if lock is not None and lock.acquire(BUSY_TIMEOUT_MS / 1000):
+        conn.info[_WRITER_LOCK] = lock
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _release(conn.info)
+        raise
+
+
+#: Where a connection keeps the writer lock it holds (its record's `info`, kept across checkouts).
+_WRITER_LOCK = "courses_writer_lock"
+
+
+class WriterLock:
+    """The queue of one SQLite file's writers: one at a time across threads and processes.
+
+    A thread lock orders the threads of a process (woken the moment it is released); an OS file
+    lock (`flock` on `<db>-writer.lock`) orders the processes. The file lock is polled every
+    0.1–0.5 ms rather than waited for, so that a holder that hangs holds nobody past `timeout`:
+    a writer that gets no lock by then goes on to BEGIN IMMEDIATE, which still waits SQLite's
+    busy timeout and then fails with "database is locked", as before there was a queue.
+    The thread that holds it may take it again (a second connection of the same unit of work),
+    which only counts: SQLite's own lock then decides, as it did before.
+    """
+
+    _by_path: dict[str, WriterLock] = {}
+    _by_path_guard = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._gate = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._fd: int | None = None
+
+    @classmethod
+    def for_database(cls, database: str) -> WriterLock:
+        """The one lock of the file `database` in this process (engines on it share it)."""
+        path = os.path.abspath(database) + "-writer.lock"
+        with cls._by_path_guard:
+            return cls._by_path.setdefault(path, cls(path))
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock within `timeout` seconds; False (nothing held) if it could not."""
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            return True
+        deadline = time.monotonic() + timeout
+        if not self._gate.acquire(timeout=timeout):
+            return False
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError:  # a directory we may not write in: SQLite's lock alone, as before
+            self._gate.release()
+            return False
+        pause = 0.0001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    self._gate.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.0005)
+        self._fd, self._owner, self._depth = fd, me, 1
+        return True
+
+    def release(self) -> None:
+        """Give back one `acquire`; the last one frees the lock for the next writer."""
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        fd, self._fd, self._owner = self._fd, None, None
+        if fd is not None:
+            os.close(fd)  # closing the file drops its flock
+        self._gate.release()
+
+    @classmethod
+    def _forget_in_child(cls) -> None:
+        # A forked child inherits the parent's state and file: it holds nothing, and must not
+        # keep the parent's open file (and with it the parent's flock) alive.
+        for lock in cls._by_path.values():
+            if lock._fd is not None:
+                os.close(lock._fd)
+            lock._gate, lock._owner, lock._depth, lock._fd = threading.Lock(), None, 0, None
+
+
+os.register_at_fork(after_in_child=WriterLock._forget_in_child)
+
+
+def queue_writers(engine: Engine, lock: WriterLock) -> None:
+    """Make the writing transactions of `engine` take `lock` first (see `_begin_sqlite`) and
+    give it back however they end: commit, rollback, the pool's reset of a connection handed
+    back, or a connection invalidated or closed."""
+    dialect = engine.dialect
+    # Every commit and rollback, the pool's reset included, goes through these two.
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            _release(_info_of(dbapi_connection))
+
+    def do_rollback(dbapi_connection) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            _release(_info_of(dbapi_connection))
+
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback  # type: ignore[method-assign]
+    setattr(dialect, _WRITER_LOCK, lock)
+    event.listen(engine, "invalidate", _release_invalidated)
+    event.listen(engine, "close", _release_closed)
+
+
+def _release_invalidated(dbapi_connection, connection_record, exception) -> None:
+    _release(connection_record.info)
+
+
+def _release_closed(dbapi_connection, connection_record) -> None:
+    _release(connection_record.info)
+
+
+def _info_of(dbapi_connection) -> dict | None:
+    # A pooled connection's `info`; the raw or ad hoc ones (the dialect's first connect) have none.
+    try:
+        return dbapi_connection.info
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+def _release(info: dict | None) -> None:
+    lock = info.pop(_WRITER_LOCK, None) if info is not None else None
+    if lock is not None:
+        lock.release()
 
 
 #: True: the current unit of work writes; False: it only reads; None: nobody said (it writes).

@@ -18,6 +18,7 @@ from courses import create_app
 from courses.extensions import db
 from courses.ops.probe import scratch_database
 from tests import smtp_servers
+from tests.factories import OPEN_NOW
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +61,26 @@ def _empty_tables() -> None:
         ).scalars()
         for sequence in sequences.all():
             conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+
+
+@pytest.fixture
+def shared_app(app, database_url: str, tmp_path) -> Iterator:
+    """An application whose requests (and worker threads) can really run at once, open now:
+    the PostgreSQL one, or instead of the in-memory SQLite database (a single connection) a
+    SQLite file, so each thread has a connection of its own."""
+    if database_url.startswith("postgresql"):
+        shared = app
+    else:
+        url = f"sqlite:///{tmp_path / 'concurrent.sqlite3'}"
+        shared = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+        with shared.app_context():
+            db.create_all()
+    shared.config["FIXED_NOW"] = OPEN_NOW
+    yield shared
+    if shared is not app:
+        with shared.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -38,7 +38,8 @@ BACKOFF = tuple(
 )
 #: Failed attempts after which a delivery is given up (about a day and a half of retries).
 MAX_ATTEMPTS = 10
-#: Seconds to connect and to wait for the answer (a slow receiver holds up the worker's turn).
+#: Seconds to connect, and to wait for each read of the answer (on the webhook thread of the
+#: worker, courses/api/worker.py: mail never waits for a receiver).
 TIMEOUT = 5
 #: A claimed delivery is due again after this, should its worker die while sending.
 CLAIM = timedelta(seconds=TIMEOUT * 3)

@@ -1,21 +1,78 @@
-"""The worker's webhook step: send the deliveries that are due, a few per turn.
+"""The worker's webhook step: send the deliveries that are due, on a thread of its own.
 
-A few per turn, so that a receiver that answers slowly (up to `delivery.TIMEOUT` seconds each)
-holds up the mail step of the same worker by a bounded time.
+A receiver may take `delivery.TIMEOUT` seconds to accept the connection and as long again for
+each read of its answer, and a host name may take a while to resolve. Sent from the worker's
+loop, that time would be taken from the mail step that runs in the same turn. So the step only
+asks its sender thread to look for due deliveries and returns at once: however slow or hung a
+receiver is, mail goes out as if no webhook existed, and only the other deliveries wait.
 """
 
 from __future__ import annotations
 
-from courses import clock
-from courses.api.delivery import deliver_due_webhooks
+import logging
+import threading
 
-#: Deliveries sent per worker turn.
+from courses import clock
+from courses.api.delivery import TIMEOUT, deliver_due_webhooks
+from courses.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: Deliveries claimed per look; the sender looks again at once while a look finds a full batch.
 BATCH = 5
+#: How long a stopping worker waits for the delivery in hand (connect, then the answer). One
+#: left unfinished is sent again once its claim expires; receivers drop repeats by its id.
+STOP_WAIT_SECONDS = 2 * TIMEOUT
 
 
 class WebhookDeliveries:
     name = "webhooks"
 
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
     def run(self, worker) -> bool:
-        counts = deliver_due_webhooks(clock.now(), BATCH, stopping=lambda: worker.stopping)
-        return sum(counts.values()) >= BATCH
+        """Ask the sender thread to look for due deliveries; never waits for it."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._serve, args=(worker,), name="webhooks", daemon=True
+            )
+            self._thread.start()
+        self._due.set()
+        return False  # the sender keeps going by itself while it finds full batches
+
+    def close(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """Finish what `run` asked for (unless the worker is stopping), then end the thread."""
+        if self._thread is None:
+            return
+        self._closing.set()
+        self._due.set()
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _serve(self, worker) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            if not worker.stopping:
+                self._send_due(worker)
+            if self._closing.is_set():
+                return
+
+    def _send_due(self, worker) -> None:
+        stopping = lambda: worker.stopping  # noqa: E731 - read at each delivery
+        while not worker.stopping:
+            with worker.app.app_context():
+                try:
+                    counts = deliver_due_webhooks(clock.now(), BATCH, stopping=stopping)
+                except Exception:
+                    # A database hiccup: the next turn asks again, as the loop does for a step.
+                    log.exception("worker: step webhooks failed")
+                    db.session.rollback()
+                    return
+                finally:
+                    db.session.remove()
+            if sum(counts.values()) < BATCH:
+                return

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from courses.catalog.extra_keys import tables
 from courses.registration.rules import NAME_LENGTH
 
 SIGNATORY_KEYS = {"name", "role", "signature"}
@@ -78,7 +77,7 @@ def image_file(check, value, path: str, folder: Path) -> dict | None:
 def signatories(check, data: dict, folder: Path) -> list[dict]:
     """The [[signatories]] of a course file: name, role (text or languages), signature image."""
     found = []
-    for path, entry in tables(data, "signatories", check, most=MAX_SIGNATORIES):
+    for path, entry in check.tables(data, "signatories", most=MAX_SIGNATORIES):
         check.unknown_keys(entry, SIGNATORY_KEYS, f"{path}.")
         name = ""
         if "name" not in entry:
@@ -96,7 +95,7 @@ def signatories(check, data: dict, folder: Path) -> list[dict]:
 def logos(check, data: dict, folder: Path) -> list[dict]:
     """The [[logos]] of a course file: an image file beside it and the name it shows."""
     found = []
-    for path, entry in tables(data, "logos", check, most=MAX_LOGOS):
+    for path, entry in check.tables(data, "logos", most=MAX_LOGOS):
         check.unknown_keys(entry, LOGO_KEYS, f"{path}.")
         name = ""
         if "name" not in entry:

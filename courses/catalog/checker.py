@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -50,9 +51,48 @@ class Checker:
     def fail(self, key: str, reason: str) -> None:
         self.problems.append(Problem(self.file, key, reason))
 
-    def unknown_keys(self, table: dict, allowed: set[str], prefix: str) -> None:
-        for key in sorted(set(table) - allowed):
+    def unknown_keys(self, table: dict, allowed: Collection[str], prefix: str) -> None:
+        for key in sorted(set(table).difference(allowed)):
             self.fail(f"{prefix}{key}", "unknown key (check the spelling)")
+
+    def tables(
+        self,
+        data: dict,
+        name: str,
+        most: int | None = None,
+        prefix: str = "",
+        label: str | None = None,
+    ) -> Iterator[tuple[str, dict]]:
+        """(path, table) for each [[label]] entry under `data[name]`, numbered from 1 after
+        `prefix` ("modules[2]."); problems for anything else, and for more than `most` entries
+        (only the first `most` are walked then). A generator, so problems come in file order."""
+        label = label or name
+        key = f"{prefix}{name}"
+        raw = data.get(name, [])
+        if not isinstance(raw, list):
+            self.fail(key, f"must be [[{label}]] tables")
+            return
+        if most is not None and len(raw) > most:
+            self.fail(key, f"{len(raw)} {name}; at most {most} fit")
+            raw = raw[:most]
+        article = "an" if label[0] in "aeiou" else "a"
+        for number, table in enumerate(raw, start=1):
+            path = f"{key}[{number}]"
+            if not isinstance(table, dict):
+                self.fail(path, f"must be {article} [[{label}]] table")
+                continue
+            yield path, table
+
+    def choices(self, table: dict, path: str) -> list[dict] | None:
+        """A question's `choices`: two or more texts; None (and a problem) otherwise."""
+        raw = table.get("choices")
+        if not isinstance(raw, list) or len(raw) < 2:
+            self.fail(f"{path}.choices", "needs a list of at least two choices")
+            return None
+        return [
+            self.text({"c": c}, "c", f"{path}.choices[{i}]", required=True)
+            for i, c in enumerate(raw, start=1)
+        ]
 
     def text(self, table: dict, key: str, path: str, required: bool = False) -> dict:
         """A text: "…" or { es = "…", en = "…" }; stored as {"es": …, "en": …}."""

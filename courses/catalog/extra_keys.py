@@ -21,32 +21,10 @@ QUESTION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
-def tables(
-    data: dict, name: str, check: Checker, most: int | None = None
-) -> list[tuple[str, dict]]:
-    """(path, table) for each [[name]] entry, numbered from 1; problems for anything else,
-    and for more than `most` entries (only the first `most` are returned then)."""
-    raw = data.get(name, [])
-    if not isinstance(raw, list):
-        check.fail(name, f"must be [[{name}]] tables")
-        return []
-    if most is not None and len(raw) > most:
-        check.fail(name, f"{len(raw)} {name}; at most {most} fit")
-        raw = raw[:most]
-    tables = []
-    for number, table in enumerate(raw, start=1):
-        path = f"{name}[{number}]"
-        if not isinstance(table, dict):
-            check.fail(path, f"must be a [[{name}]] table")
-            continue
-        tables.append((path, table))
-    return tables
-
-
 def parse_contacts(data: dict, check: Checker, countries: list) -> list[dict]:
     """[[contacts]]: country (one of the course's), name, and an e-mail and/or a WhatsApp."""
     contacts = []
-    for path, table in tables(data, "contacts", check):
+    for path, table in check.tables(data, "contacts"):
         check.unknown_keys(table, CONTACT_KEYS, f"{path}.")
         country = table.get("country")
         if country is None:
@@ -96,7 +74,7 @@ def parse_questions(data: dict, check: Checker) -> list[dict]:
     """[[questions]]: key, label, kind ("choice" with two or more choices, or "text")."""
     questions = []
     seen: set[str] = set()
-    for path, table in tables(data, "questions", check):
+    for path, table in check.tables(data, "questions"):
         check.unknown_keys(table, QUESTION_KEYS, f"{path}.")
         key = table.get("key")
         if key is None:
@@ -115,16 +93,9 @@ def parse_questions(data: dict, check: Checker) -> list[dict]:
         if kind not in QUESTION_KINDS:
             check.fail(f"{path}.kind", f"{kind!r} is not one of choice, text")
         choices: list[dict] = []
-        raw_choices = table.get("choices")
         if kind == "choice":
-            if not isinstance(raw_choices, list) or len(raw_choices) < 2:
-                check.fail(f"{path}.choices", "needs a list of at least two choices")
-            else:
-                choices = [
-                    check.text({"c": c}, "c", f"{path}.choices[{i}]", required=True)
-                    for i, c in enumerate(raw_choices, start=1)
-                ]
-        elif raw_choices is not None:
+            choices = check.choices(table, path) or []
+        elif table.get("choices") is not None:
             check.fail(f"{path}.choices", 'only a question of kind = "choice" has choices')
         required = table.get("required", False)
         if not isinstance(required, bool):

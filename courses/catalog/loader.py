@@ -30,7 +30,8 @@ COUNTRY_CODES = frozenset(
     if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
 )
 
-COURSE_KEYS = {
+#: Every top-level key of a course file, in the order of the file (and of an upload's preview).
+COURSE_KEYS = (
     "slug",
     "title",
     "description",
@@ -48,7 +49,7 @@ COURSE_KEYS = {
     "logos",
     "contacts",
     "questions",
-}
+)
 
 
 @dataclass

@@ -52,11 +52,8 @@ def modules(data: dict, check: Checker, completion: Any) -> list[ModuleSpec]:
         check.fail("modules", "the course needs at least one [[modules]] entry")
         return []
     modules = []
-    for position, module in enumerate(raw, start=1):
-        path = f"modules[{position}]"
-        if not isinstance(module, dict):
-            check.fail(path, "must be a [[modules]] table")
-            continue
+    # A refused entry refuses the file, so positions count the entries that are kept.
+    for position, (path, module) in enumerate(check.tables(data, "modules"), start=1):
         check.unknown_keys(module, MODULE_KEYS, f"{path}.")
         questions = _questions(module, check, path)
         if completion == "quiz" and not questions:
@@ -75,26 +72,14 @@ def modules(data: dict, check: Checker, completion: Any) -> list[ModuleSpec]:
 
 
 def _questions(module: dict, check: Checker, prefix: str) -> list[dict]:
-    raw = module.get("questions", [])
-    if not isinstance(raw, list):
-        check.fail(f"{prefix}.questions", "must be [[modules.questions]] tables")
-        return []
     questions = []
-    for number, question in enumerate(raw, start=1):
-        path = f"{prefix}.questions[{number}]"
-        if not isinstance(question, dict):
-            check.fail(path, "must be a [[modules.questions]] table")
-            continue
+    found = check.tables(module, "questions", prefix=f"{prefix}.", label="modules.questions")
+    for path, question in found:
         check.unknown_keys(question, QUESTION_KEYS, f"{path}.")
         text = check.text(question, "text", f"{path}.text", required=True)
-        choices = question.get("choices")
-        if not isinstance(choices, list) or len(choices) < 2:
-            check.fail(f"{path}.choices", "needs a list of at least two choices")
+        choices = check.choices(question, path)
+        if choices is None:
             continue
-        choices = [
-            check.text({"c": c}, "c", f"{path}.choices[{i}]", required=True)
-            for i, c in enumerate(choices, start=1)
-        ]
         answer = question.get("answer")
         if isinstance(answer, bool) or not isinstance(answer, int):
             check.fail(f"{path}.answer", "must be the index of the right choice, from 0")
@@ -110,17 +95,9 @@ def _questions(module: dict, check: Checker, prefix: str) -> list[dict]:
 
 
 def editions(data: dict, check: Checker, tz: ZoneInfo | None) -> list[EditionSpec]:
-    raw = data.get("editions", [])
-    if not isinstance(raw, list):
-        check.fail("editions", "must be [[editions]] tables")
-        return []
     editions: list[EditionSpec] = []
     seen: set[str] = set()
-    for number, edition in enumerate(raw, start=1):
-        path = f"editions[{number}]"
-        if not isinstance(edition, dict):
-            check.fail(path, "must be an [[editions]] table")
-            continue
+    for path, edition in check.tables(data, "editions"):
         check.unknown_keys(edition, EDITION_KEYS, f"{path}.")
         slug = check.slug(edition, f"{path}.slug")
         if slug and slug in seen:

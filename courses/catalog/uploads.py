@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from courses.catalog import upsert
 from courses.catalog.checker import CourseFileError, Problem
-from courses.catalog.loader import CourseSpec, read_course_files
+from courses.catalog.loader import COURSE_KEYS, CourseSpec, read_course_files
 from courses.catalog.models import Course
 from courses.extensions import db
 
@@ -84,19 +84,9 @@ def read_uploaded(data: bytes, filename: str) -> CourseSpec:
     return spec
 
 
-_COURSE_KEYS = (
-    "title",
-    "description",
-    "initiative",
-    "organizers",
-    "channel_url",
-    "timezone",
-    "completion",
-    "pass_mark",
-    "countries",
-    "contacts",
-    "questions",
-)
+#: The preview lists modules and editions one by one, and the slug names the course; every other
+#: key of a course file is a course setting, named when it changes.
+_SETTINGS = tuple(key for key in COURSE_KEYS if key not in {"slug", "modules", "editions"})
 _EDITION_KEYS = ("registration_opens", "registration_closes", "complete_by", "capacity")
 
 
@@ -127,9 +117,7 @@ def preview(spec: CourseSpec) -> CoursePreview:
         if changed:
             result.editions.append(EditionChange(edition.slug, False, changed, after))
     if course is not None:
-        result.settings = [
-            key for key in _COURSE_KEYS if getattr(course, key) != getattr(spec, key)
-        ]
+        result.settings = [key for key in _SETTINGS if getattr(course, key) != getattr(spec, key)]
     return result
 
 

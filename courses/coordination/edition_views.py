@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,6 +15,8 @@ from courses.coordination import editions, services
 from courses.coordination.blueprint import PREFIX, load_edition, me
 from courses.coordination.forms import EditionForm, NewEditionForm
 from courses.extensions import db
+
+T = TypeVar("T")
 
 
 def register(bp: Blueprint) -> None:
@@ -25,19 +30,10 @@ def new_edition(course_slug: str):
         abort(404)
     form = NewEditionForm()
     if form.validate_on_submit():
-        try:
-            edition = editions.create_edition(
-                course,
-                slug=form.slug.data,
-                opens=form.registration_opens.data,
-                closes=form.registration_closes.data,
-                complete_by=form.complete_by.data,
-                capacity=form.capacity.data,
-            )
-        except editions.EditionError as error:
-            db.session.rollback()
-            getattr(form, error.field).errors.append(error.message)
-        else:
+        edition = _saved(
+            form, lambda: editions.create_edition(course, slug=form.slug.data, **_days(form))
+        )
+        if edition is not None:
             services.record(
                 me(),
                 "edition.create",
@@ -64,31 +60,12 @@ def edit_edition(course_slug: str, edition_slug: str):
     edition = load_edition(course_slug, edition_slug)
     if not services.can_manage_edition(me(), edition):
         abort(404)
-    timezone = edition.course.timezone
-    form = EditionForm(
-        data=None
-        if request.method == "POST"
-        else {
-            "registration_opens": editions.first_day(edition.registration_opens, timezone),
-            "registration_closes": editions.last_day(edition.registration_closes, timezone),
-            "complete_by": editions.last_day(edition.complete_by, timezone),
-            "capacity": edition.capacity,
-        }
-    )
+    form = EditionForm(data=None if request.method == "POST" else editions.form_days(edition))
     if form.validate_on_submit():
-        try:
-            change = editions.update_edition(
-                edition,
-                opens=form.registration_opens.data,
-                closes=form.registration_closes.data,
-                complete_by=form.complete_by.data,
-                capacity=form.capacity.data,
-                now=clock.now(),
-            )
-        except editions.EditionError as error:
-            db.session.rollback()
-            getattr(form, error.field).errors.append(error.message)
-        else:
+        change = _saved(
+            form, lambda: editions.update_edition(edition, **_days(form), now=clock.now())
+        )
+        if change is not None:
             services.record(
                 me(),
                 "edition.update",
@@ -117,3 +94,24 @@ def edit_edition(course_slug: str, edition_slug: str):
         ),
         400 if form.errors else 200,
     )
+
+
+def _days(form: EditionForm) -> dict[str, object]:
+    """The days and capacity both forms ask for, as the edition services take them."""
+    return {
+        "opens": form.registration_opens.data,
+        "closes": form.registration_closes.data,
+        "complete_by": form.complete_by.data,
+        "capacity": form.capacity.data,
+    }
+
+
+def _saved(form: EditionForm, change: Callable[[], T]) -> T | None:
+    """What the service answers; None when it refuses, its reason shown next to the field at
+    fault and its partial work rolled back."""
+    try:
+        return change()
+    except editions.EditionError as error:
+        db.session.rollback()
+        getattr(form, error.field).errors.append(error.message)
+        return None

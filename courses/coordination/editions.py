@@ -56,6 +56,17 @@ def first_day(instant: datetime | None, timezone: str) -> date | None:
     return instant.astimezone(ZoneInfo(timezone)).date()
 
 
+def form_days(edition: Edition) -> dict[str, object]:
+    """An edition's limits as the local days its settings form shows (closing days inclusive)."""
+    timezone = edition.course.timezone
+    return {
+        "registration_opens": first_day(edition.registration_opens, timezone),
+        "registration_closes": last_day(edition.registration_closes, timezone),
+        "complete_by": last_day(edition.complete_by, timezone),
+        "capacity": edition.capacity,
+    }
+
+
 def snapshot(edition: Edition) -> dict[str, object]:
     return {
         "registration_opens": edition.registration_opens,

@@ -67,7 +67,11 @@ def over_cap(kind: str, key: str, now: datetime) -> bool:
     return (sent or 0) >= CAP_PER_DAY
 
 
-def render_email(template: str, language: str, context: dict) -> tuple[str, str, str | None]:
+#: A rendered message: subject, plain text, HTML (or None).
+Rendered = tuple[str, str, str | None]
+
+
+def render_email(template: str, language: str, context: dict) -> Rendered:
     """Render `<template>.txt` (first line "Subject: …") and the optional `<template>.html`."""
     env = current_app.jinja_env
     # The Jinja environment is used directly (no context processors): mail is also rendered
@@ -102,18 +106,21 @@ def queue_email(
     now: datetime,
     enrollment_id: int | None = None,
     headers: dict[str, str] | None = None,
+    rendered: Rendered | None = None,
     **context,
 ) -> OutboxMessage | None:
     """Render a message in `language` and add it to the outbox (flush only).
 
-    Returns None, queueing nothing, when a message of a capped kind would exceed the
-    recipient's daily cap (the caller answers the visitor the same either way).
+    `rendered`: what `render_email(template, language, context)` gave earlier, so that a
+    request can render before it takes SQLite's write lock. Returns None, queueing nothing,
+    when a message of a capped kind would exceed the recipient's daily cap (the caller answers
+    the visitor the same either way).
     """
     key = recipient_key(recipient)
     if over_cap(kind, key, now):
         log.info("outbox: %s not queued, the recipient's daily cap is reached", kind)
         return None
-    subject, text, html = render_email(template, language, context)
+    subject, text, html = rendered or render_email(template, language, context)
     message = OutboxMessage(
         message_id=new_message_id(kind),
         kind=kind,

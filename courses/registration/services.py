@@ -1,9 +1,11 @@
 """Registration rules: who may register, what is stored, who gets a seat, what is e-mailed.
 
-Plain functions taking `now`; they only flush. The view commits once, so an enrollment and its
-confirmation e-mail are stored together or not at all. The database holds the invariants (one
-registration per e-mail and edition, one person per seat); these functions catch the conflicts
-inside a savepoint and answer as if they had seen them first.
+Plain functions taking `now`; they only flush. `check` and `prepare` read only and run before
+the write lock; `register` holds it for the duplicate check, the seat and the inserts (the
+confirmation is rendered by `prepare`, outside it). The view commits once, so an enrollment
+and its confirmation e-mail are stored together or not at all. The database holds the
+invariants (one registration per e-mail and edition, one person per seat); these functions
+catch the conflicts inside a savepoint and answer as if they had seen them first.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from courses.catalog.models import Edition
 from courses.catalog.services import registration_state
 from courses.extensions import db
 from courses.i18n import format_deadline, localized, timezone_label
-from courses.mail.services import queue_email
+from courses.mail.services import Rendered, queue_email, render_email
 from courses.registration import rules, seats, tokens
 from courses.registration.models import REGISTERED, WAITING, Enrollment
 from courses.registration.rules import Applicant
@@ -73,25 +75,29 @@ def check(
     return rules.clean(applicant, course.countries, language, course.questions or [])
 
 
-def register(
+@dataclass(frozen=True)
+class Draft:
+    """A registration prepared before the write lock (`prepare`): the enrollment as it is
+    stored if it gets a seat, and its confirmation already rendered for that case."""
+
+    enrollment: Enrollment
+    confirmation: Rendered
+
+
+def prepare(
     edition: Edition,
     clean: rules.CleanApplicant,
     *,
     language: str,
     now: datetime,
     privacy_version: str,
-) -> Registration:
-    """Register the `clean` applicant (from `check`) for `edition` at `now`, queueing the
-    matching e-mail (flush only).
+) -> Draft:
+    """Build the enrollment of the `clean` applicant (from `check`) and render its
+    confirmation; reads only, so it runs before the write lock (on SQLite the database's one).
 
-    Someone already registered with the address is told so instead. Concurrent registrations
-    wait for each other's seat (see seats.py) rather than fail.
+    Only the seat and the status wait for `register`; the e-mail is rendered for a seat (or an
+    unlimited place), the usual outcome, and `register` renders another if it is not that.
     """
-    seats.hold_seats(edition)
-    existing = _existing(edition, clean.email_key)
-    if existing is not None:
-        return _already_registered(existing, language, now)
-    status, seat = seats.next_place(edition)
     salt = tokens.new_salt()
     enrollment = Enrollment(
         edition_id=edition.id,
@@ -102,8 +108,8 @@ def register(
         country=clean.country,
         organization=clean.organization,
         answers=clean.answers,
-        status=status,
-        seat=seat,
+        status=REGISTERED,
+        seat=None,
         locale=language,
         token_salt=salt,
         token_hash=tokens.hash_token(tokens.token_for(salt)),
@@ -111,20 +117,40 @@ def register(
         privacy_version=privacy_version,
         created_at=now,
     )
+    _, template = MAIL_FOR_STATUS[REGISTERED]
+    context = mail_context(enrollment, language, edition)
+    confirmation = render_email(f"registration/{template}", language, context)
+    return Draft(enrollment, confirmation)
+
+
+def register(edition: Edition, draft: Draft, *, language: str, now: datetime) -> Registration:
+    """Store the `draft` (from `prepare`) for `edition` at `now` with the place it gets, and
+    queue the matching e-mail (flush only).
+
+    Someone already registered with the address is told so instead. Concurrent registrations
+    wait for each other's seat (see seats.py) rather than fail.
+    """
+    seats.hold_seats(edition)
+    enrollment = draft.enrollment
+    existing = _existing(enrollment.edition_id, enrollment.email_key)
+    if existing is not None:
+        return _already_registered(existing, language, now)
+    enrollment.status, enrollment.seat = seats.next_place(edition)
     try:
         with _savepoint():
             db.session.add(enrollment)
     except IntegrityError:
         # The same address registered a moment ago by a transaction that did not hold the
         # seats (only the unique constraint saw it).
-        existing = _existing(edition, clean.email_key)
+        existing = _existing(enrollment.edition_id, enrollment.email_key)
         if existing is None:
             raise
         return _already_registered(existing, language, now)
-    kind, template = MAIL_FOR_STATUS[status]
-    _queue(enrollment, kind=kind, template=template, language=language, now=now)
+    kind, template = MAIL_FOR_STATUS[enrollment.status]
+    rendered = draft.confirmation if enrollment.status == REGISTERED else None
+    _queue(enrollment, kind=kind, template=template, language=language, now=now, rendered=rendered)
     webhooks.emit("registration.created", enrollment, now)
-    return Registration(enrollment, status)
+    return Registration(enrollment, enrollment.status)
 
 
 def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
@@ -157,10 +183,12 @@ def promote_waiting(edition: Edition, now: datetime) -> list[Enrollment]:
     return promoted
 
 
-def _existing(edition: Edition, email_key: str) -> Enrollment | None:
+def _existing(edition_id: int, email_key: str) -> Enrollment | None:
+    # By id, not `edition.id`: the edition read before the write lock is expired by then, and
+    # reading its id would load it again, inside the lock.
     return db.session.scalar(
         select(Enrollment).where(
-            Enrollment.edition_id == edition.id, Enrollment.email_key == email_key
+            Enrollment.edition_id == edition_id, Enrollment.email_key == email_key
         )
     )
 
@@ -177,7 +205,13 @@ def _savepoint():
 
 
 def _queue(
-    enrollment: Enrollment, *, kind: str, template: str, language: str, now: datetime
+    enrollment: Enrollment,
+    *,
+    kind: str,
+    template: str,
+    language: str,
+    now: datetime,
+    rendered: Rendered | None = None,
 ) -> None:
     queue_email(
         kind=kind,
@@ -186,13 +220,15 @@ def _queue(
         language=language,
         now=now,
         enrollment_id=enrollment.id,
-        **mail_context(enrollment, language),
+        rendered=rendered,
+        **({} if rendered else mail_context(enrollment, language)),
     )
 
 
-def mail_context(enrollment: Enrollment, language: str) -> dict:
-    """Plain values the registration e-mails show, in `language`."""
-    edition = enrollment.edition
+def mail_context(enrollment: Enrollment, language: str, edition: Edition | None = None) -> dict:
+    """Plain values the registration e-mails show, in `language` (`edition`: the enrollment's,
+    for one not stored yet)."""
+    edition = edition or enrollment.edition
     course = edition.course
     complete_by = None
     if edition.complete_by is not None:

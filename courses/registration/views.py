@@ -55,10 +55,11 @@ def register(course: str, edition: str):
         return personal_form(make_response(_empty_form(course, edition)))
     now = clock.now()
     language = current_language()
-    refusal, status, suggestion, applicant = None, 200, None, None
-    # Everything that needs nobody else's row (the edition, the form, every field's rule) runs
-    # in a reading transaction: on SQLite the writing one takes the database's single write
-    # lock, which should cover only the duplicate check, the seat and the inserts.
+    refusal, status, suggestion, draft = None, 200, None, None
+    # Everything that needs nobody else's row (the edition, the form, every field's rule, the
+    # confirmation's rendering) runs in a reading transaction: on SQLite the writing one takes
+    # the database's single write lock, which should cover only the duplicate check, the seat
+    # and the inserts.
     with read_only():
         found = get_edition_or_404(course, edition)
         form = _form(found, language)
@@ -68,6 +69,13 @@ def register(course: str, edition: str):
             form.suggested_email.data = ""
         try:
             applicant = services.check(found, _applicant(form), language=language, now=now)
+            draft = services.prepare(
+                found,
+                applicant,
+                language=language,
+                now=now,
+                privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+            )
         except services.RegistrationClosed as error:
             refusal, status = error.message, 403
         except rules.InvalidRegistration as error:
@@ -78,16 +86,10 @@ def register(course: str, edition: str):
                 form.email_as_typed.data = form.email.data
             status = 422
         db.session.rollback()  # the reading transaction ends; the next one may write
-    if applicant is not None:
-        result = services.register(
-            found,
-            applicant,
-            language=language,
-            now=now,
-            privacy_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-        )
+    if draft is not None:
+        result = services.register(found, draft, language=language, now=now)
         remembered = {
-            "edition": found.id,
+            "edition": result.enrollment.edition_id,
             "outcome": result.outcome,
             "enrollment": result.enrollment.id,
         }

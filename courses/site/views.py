@@ -13,6 +13,9 @@ from courses.site.redirects import safe_next
 bp = Blueprint("site", __name__)
 
 ONE_YEAR = 365 * 24 * 3600
+#: View arguments that are a person's secret or point at one person (a personal link's token,
+#: a certificate's code): the language links of such a page are built afresh and kept nowhere.
+PERSONAL_ARGS = frozenset({"token", "code"})
 
 
 @bp.get("/language/<code>")
@@ -46,6 +49,10 @@ def template_globals() -> dict:
     if not request:  # an e-mail: url_for builds external links there, kept nowhere
         return {"language": language, "language_links": _links("/")}
     here = request.full_path.rstrip("?")
+    if request.query_string or PERSONAL_ARGS.intersection(request.view_args or {}):
+        # A query string may be a search for a name or an address; neither it nor a token
+        # may stay in the process's memory after the request.
+        return {"language": language, "language_links": _links(here)}
     return {"language": language, "language_links": _links_in_request(request.script_root, here)}
 
 
@@ -56,8 +63,8 @@ def _links(here: str) -> tuple[tuple[str, str, str], ...]:
     )
 
 
-# The same two links on every page of a path: built once per (mount point, path), as url_for
-# would build them again (the URL map does not change while the process runs).
+# The same two links on every page of a public path: built once per (mount point, path), as
+# url_for would build them again (the URL map does not change while the process runs).
 @lru_cache(maxsize=512)
 def _links_in_request(script_root: str, here: str) -> tuple[tuple[str, str, str], ...]:
     return _links(here)

@@ -1,8 +1,10 @@
 """The worker's loop: run every step, sleep until woken, stop cleanly on SIGTERM or Ctrl-C.
 
-Each turn runs the steps of `courses.worker.steps.STEPS` in order, each in its own application
-context. A step answers whether it left work behind (a full batch): then the next turn starts
-at once; otherwise the worker waits for a wake-up, at most `idle_seconds`:
+Each turn runs the steps of `courses.worker.steps.steps()` in order, each in its own
+application context (the webhook step only wakes a sender thread of its own, so that no
+receiver, however slow, holds up the mail step). A step answers whether it left work behind (a
+full batch): then the next turn starts at once; otherwise the worker waits for a wake-up, at
+most `idle_seconds`:
 
 - on PostgreSQL, a NOTIFY on `courses.mail.services.CHANNEL`, sent by the transaction that
   queued a message and delivered when it commits (LISTEN on a connection of its own);
@@ -10,7 +12,8 @@ at once; otherwise the worker waits for a wake-up, at most `idle_seconds`:
   read that takes no lock.
 
 A stop signal is noted, never acted upon in the middle of a step: the message in hand is
-finished and recorded, what was claimed but not tried is released, then the worker exits.
+finished and recorded, what was claimed but not tried is released, the webhook delivery in hand
+gets a few seconds more (`api.worker.STOP_WAIT_SECONDS`), then the worker exits.
 """
 
 from __future__ import annotations
@@ -33,7 +36,10 @@ SLICE_SECONDS = 0.5
 
 
 class Step(Protocol):
-    """One kind of background work. `run` returns True when more is waiting right now."""
+    """One kind of background work. `run` returns True when more is waiting right now.
+
+    A step that works on a thread of its own (webhooks) also has `close()`, which the worker
+    calls once as it stops."""
 
     name: str
 
@@ -91,6 +97,9 @@ class Worker:
         finally:
             if self._listener is not None:
                 self._listener.close()
+            for step in self.steps:
+                if (close := getattr(step, "close", None)) is not None:
+                    close()
             log.info("worker: stopped")
 
     def turn(self) -> bool:

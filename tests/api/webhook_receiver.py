@@ -22,11 +22,13 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     #: Answer 500 to this many requests before answering 204.
     fail_first: int = 0
+    #: When given, each answer waits until it is set: a receiver that takes its time.
+    release: threading.Event | None = None
 
 
 @contextmanager
-def receiver(fail_first: int = 0) -> Iterator[Receiver]:
-    state = Receiver(url="", fail_first=fail_first)
+def receiver(fail_first: int = 0, release: threading.Event | None = None) -> Iterator[Receiver]:
+    state = Receiver(url="", fail_first=fail_first, release=release)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -34,6 +36,8 @@ def receiver(fail_first: int = 0) -> Iterator[Receiver]:
             state.requests.append(
                 Received(dict(self.headers.items()), self.rfile.read(length), self.path)
             )
+            if state.release is not None:
+                state.release.wait(timeout=120)
             failing = len(state.requests) <= state.fail_first
             self.send_response(500 if failing else 204)
             self.send_header("Content-Length", "0")

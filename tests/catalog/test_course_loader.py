@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from courses.catalog import sections
+from courses.catalog.checker import Checker
+from courses.catalog.extra_keys import parse_contacts
 from courses.catalog.models import Course, Edition, Module
 from courses.extensions import db
 from courses.participants.models import ModuleCompletion
@@ -331,3 +334,27 @@ def test_organizers_may_be_plain_names_or_tables_of_languages(app, course_file, 
             "Future of Fish",
             {"es": "Universidad de Concepción", "en": "University of Concepción"},
         ]
+
+
+def test_entries_that_are_not_tables_are_refused_with_the_key_and_table_they_should_be():
+    check = Checker("c.toml")
+    data = {
+        "modules": [{"title": "Uno", "questions": ["¿?", {"text": "¿?", "choices": ["a"]}]}, 3],
+        "editions": ["2023"],
+        "contacts": "ana@example.org",
+    }
+    sections.modules(data, check, "quiz")
+    sections.editions(data, check, None)
+    parse_contacts(data, check, ["CL"])
+    sections.modules({"modules": [{"title": "Uno", "questions": "¿?"}]}, check, "self")
+    sections.editions({"editions": {"slug": "2023"}}, check, None)
+    assert [str(problem) for problem in check.problems] == [
+        "c.toml: modules[1].questions[1]: must be a [[modules.questions]] table",
+        "c.toml: modules[1].questions[2].choices: needs a list of at least two choices",
+        'c.toml: modules[1].questions: completion is "quiz" but this module has none',
+        "c.toml: modules[2]: must be a [[modules]] table",
+        "c.toml: editions[1]: must be an [[editions]] table",
+        "c.toml: contacts: must be [[contacts]] tables",
+        "c.toml: modules[1].questions: must be [[modules.questions]] tables",
+        "c.toml: editions: must be [[editions]] tables",
+    ]

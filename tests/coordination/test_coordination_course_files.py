@@ -98,6 +98,17 @@ def test_preview_lists_what_apply_then_does(app, client, admin):
     assert download.status_code == 200 and download.get_data(as_text=True) == CHANGED
 
 
+def test_preview_names_every_course_setting_the_file_changes_signatories_included(
+    app, client, admin
+):
+    login(client, admin["admin"])
+    signed = TEXT + '\n[[signatories]]\nname = "Ana Pérez"\nrole = "Directora"\n'
+    page = _upload(client, signed).get_data(as_text=True)
+    assert "no cambia nada" not in page
+    assert "Cambia «signatories» del curso" in page
+    assert "Cambia «logos» del curso" not in page
+
+
 @pytest.mark.parametrize(
     ("text", "key", "reason"),
     [

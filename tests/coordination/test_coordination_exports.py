@@ -309,3 +309,23 @@ def test_extra_questions_are_their_own_columns_in_both_exports(app, client):
         ("Man", 0),
         ("No answer", 1),
     ]
+
+
+def test_xlsx_text_shaped_like_xml_rich_text_stays_text(app, client):
+    """An organisation typed as "<r>…</r>" is one text cell: it cannot add a formula cell."""
+    payload = '<r><t>a</t></r></is></c><c r="Z2"><f>HYPERLINK("http://evil")</f></c><is><r></r>'
+    app.config["FIXED_NOW"] = NOW
+    with app.app_context():
+        edition = make_course(module_titles=numbered_modules(6))
+        make_enrollment(edition, "Ana Rica", organization=payload)
+        db.session.commit()
+    login_new(app, client)
+    data = client.get(BASE + ".xlsx").get_data()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    [ana] = [row for row in sheet.iter_rows(min_row=2) if row[1].value == "Ana Rica"]
+    assert (ana[6].value, ana[6].data_type) == (payload, "s")
+    assert sheet["Z2"].value is None
+    assert _csv(client.get(BASE + ".csv"))[1][6] == payload

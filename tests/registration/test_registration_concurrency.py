@@ -9,14 +9,17 @@ through two gunicorn servers; these run in every suite, in seconds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
-from courses import create_app
 from courses.extensions import db
+from courses.registration.contact import correct_contact
+from courses.registration.models import Enrollment
 from tests.factories import (
     DONE_URL,
     FORM_URL,
@@ -25,29 +28,12 @@ from tests.factories import (
     csrf_token,
     enrollments,
     make_course,
+    make_enrollment,
     messages,
 )
 
 #: Visitors who send the form at the same moment.
 VISITORS = 8
-
-
-@pytest.fixture
-def shared_app(app: Flask, database_url: str, tmp_path) -> Iterator[Flask]:
-    """An application whose requests can really run at once, open now."""
-    if database_url.startswith("postgresql"):
-        shared = app
-    else:
-        url = f"sqlite:///{tmp_path / 'concurrent.sqlite3'}"
-        shared = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
-        with shared.app_context():
-            db.create_all()
-    shared.config["FIXED_NOW"] = OPEN_NOW
-    yield shared
-    if shared is not app:
-        with shared.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def at_once(app: Flask, forms: list[dict]) -> list[tuple[FlaskClient, int, str]]:
@@ -126,3 +112,70 @@ def test_more_people_than_seats_at_once_fill_each_seat_once_and_wait_the_rest(sh
     kinds = [m.kind for m in read(shared_app, messages)]
     assert kinds.count("confirmation") == capacity
     assert kinds.count("waiting-list") == VISITORS - capacity
+
+
+def test_an_address_taken_by_a_contact_correction_while_registering_answers_already_registered(
+    shared_app, database_url
+):
+    """A coordinator's contact correction does not hold the edition's seats, so a registration
+    of the same address passes the duplicate check and meets the correction only at the unique
+    (edition, email_key) constraint: the database makes its INSERT wait for the correction,
+    then refuses it once the correction commits. The visitor still hears "already registered".
+    """
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite the two writers never overlap (each holds the write lock)")
+    with shared_app.app_context():
+        edition = make_course()
+        ana_id = make_enrollment(edition, email="ana@example.org").id
+        db.session.commit()
+    visitor = shared_app.test_client()
+    token = csrf_token(visitor)
+    answer: list = []
+
+    def register() -> None:
+        try:
+            response = visitor.post(FORM_URL, data={**VALID, "csrf_token": token})
+            answer.append((response.status_code, response.headers.get("Location", "")))
+        except BaseException as error:  # reported below, not swallowed
+            answer.append(error)
+
+    with shared_app.app_context():
+        ana = db.session.get(Enrollment, ana_id)
+        correct_contact(
+            ana,
+            name=ana.name,
+            email=VALID["email"],
+            phone=VALID["phone"],
+            organization=ana.organization,
+            language="es",
+            now=OPEN_NOW,
+        )  # flushed, not committed: the row now says maria@, for this transaction only
+        thread = threading.Thread(target=register)
+        thread.start()
+        _wait_for_an_insert_held_by_a_lock(thread)
+        db.session.commit()
+    thread.join(timeout=60)
+    [(status, location)] = answer
+    assert status == 303 and location.endswith(DONE_URL)  # the page after the form, no error
+    assert "ya está inscrito" in visitor.get(DONE_URL).text
+    [enrollment] = read(shared_app, enrollments)
+    assert (enrollment.id, enrollment.email_key) == (ana_id, VALID["email"])
+    kinds = [(m.kind, m.recipient) for m in read(shared_app, messages)]
+    assert ("already-registered", VALID["email"]) in kinds
+    assert not [kind for kind, _recipient in kinds if kind == "confirmation"]
+
+
+def _wait_for_an_insert_held_by_a_lock(thread: threading.Thread) -> None:
+    """Return once the registration's INSERT waits for a lock (asked of PostgreSQL itself)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO enrollment %'"
+    )
+    with db.engine.connect() as probe:
+        for _ in range(3000):
+            if probe.execute(waiting).scalar():
+                return
+            probe.rollback()  # pg_stat_activity is read once per transaction
+            assert thread.is_alive(), "the registration finished without meeting the correction"
+            time.sleep(0.01)
+    raise AssertionError("the registration never reached the unique constraint")

@@ -10,10 +10,12 @@ import pytest
 from courses.extensions import db
 from courses.participants.services import enrollment_by_token
 from courses.registration import services
+from courses.registration.rules import Applicant
 from tests.factories import (
     MODULE_TITLES,
     OPEN_NOW,
     SANTIAGO,
+    VALID,
     enrollments,
     link_in,
     make_course,
@@ -115,3 +117,22 @@ def test_english_quiz_wording_and_deadline(app, client):
     assert "answer its short quiz (pass mark 70 %)" in mail.body_text
     assert "Saturday, September 30, 2023, 23:59 (Chile time)" in mail.body_text
     assert "Hello María José" in mail.body_text
+
+
+def test_the_confirmation_rendered_before_the_write_is_queued_only_with_the_enrollment(app):
+    # `prepare` renders outside the write lock; nothing exists until `register` and the commit.
+    applicant = Applicant(**{**VALID, "consent": True})
+    with app.app_context():
+        edition = make_course()
+        db.session.commit()
+        clean = services.check(edition, applicant, language="es", now=OPEN_NOW)
+        draft = services.prepare(edition, clean, language="es", now=OPEN_NOW, privacy_version="1")
+        db.session.rollback()
+        assert enrollments() == [] and messages() == []
+        result = services.register(edition, draft, language="es", now=OPEN_NOW)
+        db.session.commit()
+        [mail] = messages()
+        assert (mail.kind, mail.enrollment_id) == ("confirmation", result.enrollment.id)
+        assert (mail.subject, mail.body_text, mail.body_html) == draft.confirmation
+        token = services.enrollment_token(result.enrollment)
+        assert link_in(mail.body_text) == f"http://certificados.test/my/{token}"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from courses.catalog.lines import CourseLines
 from courses.catalog.models import Course
 from courses.extensions import db
 from courses.i18n import country_name, localized
@@ -45,7 +46,9 @@ def _contact(raw: dict, language: str) -> Contact:
     )
 
 
-def course_contacts(course: Course, language: str, country: str | None = None) -> list[Contact]:
+def course_contacts(
+    course: Course | CourseLines, language: str, country: str | None = None
+) -> list[Contact]:
     """The course's contacts for `country` (every country's when None), in file order."""
     return [
         _contact(raw, language)

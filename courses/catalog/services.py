@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from courses.catalog.contacts import Contact, course_contacts
+from courses.catalog.lines import CourseLines, EditionLine, course_lines
 from courses.catalog.models import Course, Edition, Module
 from courses.extensions import db
 from courses.i18n import (
@@ -96,6 +97,14 @@ def get_course_or_404(course_slug: str) -> Course:
     return course
 
 
+def course_lines_or_404(course_slug: str) -> CourseLines:
+    """The course page's course with this slug, as plain values (see `lines`), or a 404."""
+    course = course_lines(course_slug)
+    if course is None:
+        abort(404)
+    return course
+
+
 def get_edition_or_404(course_slug: str, edition_slug: str) -> Edition:
     """The edition `edition_slug` of course `course_slug`, or a 404."""
     edition = db.session.scalar(_EDITION_BY_SLUGS, {"course": course_slug, "edition": edition_slug})
@@ -104,7 +113,7 @@ def get_edition_or_404(course_slug: str, edition_slug: str) -> Edition:
     return edition
 
 
-def current_edition(course: Course, now: datetime) -> Edition | None:
+def current_edition(course: Course | CourseLines, now: datetime) -> Edition | EditionLine | None:
     """The open edition (closing soonest), else the next upcoming, else the last closed."""
     editions = list(course.editions)
     open_ = [e for e in editions if e.state(now) == OPEN]
@@ -118,7 +127,7 @@ def current_edition(course: Course, now: datetime) -> Edition | None:
     return None
 
 
-def last_open_minute(edition: Edition) -> datetime:
+def last_open_minute(edition: Edition | EditionLine) -> datetime:
     """The instant to show as the deadline: a midnight close reads as 23:59 the day before."""
     closes = edition.registration_closes
     local = closes.astimezone(ZoneInfo(edition.course.timezone))
@@ -145,7 +154,7 @@ def _opens_words(instant: datetime, timezone: str, language: str) -> str:
 
 
 def registration_state(
-    edition: Edition, now: datetime, language: str, country: str | None = None
+    edition: Edition | EditionLine, now: datetime, language: str, country: str | None = None
 ) -> RegistrationState:
     """The state of `edition` at `now`, in words in `language`; `country` adds its local time."""
     code = (country or "").upper()
@@ -238,7 +247,7 @@ def catalogue(now: datetime, language: str) -> list[CatalogueEntry]:
     return sorted(entries, key=order)
 
 
-def enrollment_counts(edition: Edition) -> dict[str, int]:
+def enrollment_counts(edition: Edition | EditionLine) -> dict[str, int]:
     """How many people are registered and waiting in `edition`."""
     rows = db.session.execute(
         select(Enrollment.status, func.count())
@@ -250,7 +259,7 @@ def enrollment_counts(edition: Edition) -> dict[str, int]:
     return counts
 
 
-def is_full(edition: Edition) -> bool:
+def is_full(edition: Edition | EditionLine) -> bool:
     """Every seat is taken: new registrations go to the waiting list."""
     return edition.capacity > 0 and enrollment_counts(edition)["registered"] >= edition.capacity
 
@@ -297,7 +306,9 @@ class CoursePage:
     contacts: list[Contact]
 
 
-def course_page(course: Course, now: datetime, language: str, country: str | None) -> CoursePage:
+def course_page(
+    course: CourseLines, now: datetime, language: str, country: str | None
+) -> CoursePage:
     """The course page's content; `country` (one of the course's) adds the deadline there."""
     if country not in course.countries:
         country = None

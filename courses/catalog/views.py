@@ -26,7 +26,7 @@ def index():
 @public_page
 def course(course: str):
     """A course, its modules and the registration state of its current edition."""
-    found = services.get_course_or_404(course)
+    found = services.course_lines_or_404(course)
     language = current_language()
     countries = [(code, country_name(code, language)) for code in found.countries]
     form = CountryTimeForm(countries, formdata=request.args)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from courses.catalog.models import Course
+from courses.catalog.models import Course, Edition
 from courses.catalog.services import current_edition, registration_state
 from courses.extensions import db
 from tests.catalog.catalog_helpers import BUNDLED, EXAMPLE
@@ -147,6 +147,35 @@ def test_the_current_edition_is_the_open_one_else_the_next_else_the_last_closed(
         assert state.deadline_words == "Friday, July 21, 2023, 23:59 (Chile time)"
         assert state.deadline_in_country == "In Peru: Friday, July 21, 2023, 22:59 (Peru time)"
         assert state.opens_words == "Thursday, June 1, 2023 (Chile time)"
+
+
+def test_the_course_page_lists_the_other_editions_latest_first(app, client, course_file, load):
+    text = EXAMPLE + "".join(
+        f'\n[[editions]]\nslug = "{slug}"\nregistration_opens = {opens}\n'
+        f"registration_closes = {closes}\n"
+        for slug, opens, closes in [
+            ("2022", "2022-06-01", "2022-07-15"),
+            ("2024", "2024-06-01", "2024-07-19"),
+        ]
+    )
+    assert load(course_file(text)).exit_code == 0
+    app.config["FIXED_NOW"] = datetime(2023, 7, 1, 12, tzinfo=UTC)
+    html = page(client, "/courses/ejemplo")
+    current, others = html.split("Otras ediciones")
+    assert "Edición 2023" in current and 'href="/courses/ejemplo/2023/register"' in current
+    assert others.index("Edición 2024") < others.index("Edición 2022")
+    assert "Las inscripciones abren el sábado, 1 de junio de 2024" in others
+    assert "Las inscripciones cerraron el viernes, 15 de julio de 2022, 23:59" in others
+
+
+def test_a_course_without_editions_says_there_are_no_dates_yet(app, client, course_file, load):
+    assert load(course_file()).exit_code == 0
+    with app.app_context():
+        db.session.execute(delete(Edition))
+        db.session.commit()
+    html = page(client, "/courses/ejemplo")
+    assert "Todavía no hay fechas para este curso." in html
+    assert "Curso de ejemplo" in html and "Otras ediciones" not in html
 
 
 def test_an_unknown_course_is_a_plain_404(client):

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from flask_babel import gettext as _
 from rapidfuzz.distance import Levenshtein
@@ -45,7 +46,9 @@ class MergeResult:
     certificate_code: str | None
 
 
+@lru_cache(maxsize=4096)
 def _plain(text: str) -> str:
+    # Cached: a page's neighbours are a few hundred namesakes spelt in a handful of ways.
     decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

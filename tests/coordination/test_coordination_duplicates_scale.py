@@ -6,10 +6,13 @@ among the neighbours, and still find exactly what comparing every pair finds.
 
 from __future__ import annotations
 
+import importlib.util
 import unicodedata
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
 
 from courses.catalog.models import Edition
 from courses.coordination import listing
@@ -156,3 +159,13 @@ def test_a_page_compares_its_people_only_and_nobody_outside_the_scope(app, crowd
         assert 0 < len(compared) <= 5 * GROUP
         chile = {e.email_key for e in db.session.scalars(select(Enrollment)) if e.country == "CL"}
         assert not chile & {address for pair in compared for address in pair}
+
+
+def test_the_postgresql_name_index_is_on_the_folding_the_lookup_uses():
+    # An index on another expression would silently stop serving the lookup.
+    path = Path(__file__).parents[2] / "migrations/versions/i17d_duplicate_lookup_indexes.py"
+    spec = importlib.util.spec_from_file_location("i17d", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    compiled = str(listing.fold_sql(Enrollment.name).compile(dialect=postgresql.dialect()))
+    assert compiled == migration.FOLDED_NAME.replace("(name)", "(enrollment.name)")

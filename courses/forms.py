@@ -87,9 +87,13 @@ def fast_render(field, render_kw: dict) -> Markup | None:
     """`field` rendered as WTForms would with `render_kw`, or None for widgets not handled."""
     widget = field.widget
     kind = type(widget)
-    if getattr(field, "render_kw", None) or getattr(field, "_datalist", None) is not None:
+    if getattr(field, "_datalist", None) is not None:
         return None
     kwargs = {clean_key(k): v for k, v in render_kw.items()}
+    own = getattr(field, "render_kw", None)
+    if own is not None:
+        # As WTForms' DefaultMeta.render_field: the field's own attributes, then the template's.
+        kwargs = dict({clean_key(k): v for k, v in own.items()}, **kwargs)
     if kind is widgets.Select and not widget.multiple and not field.has_groups():
         kwargs.setdefault("id", field.id)
         _with_flags(field, widget, kwargs)

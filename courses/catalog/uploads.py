@@ -87,7 +87,7 @@ def read_uploaded(data: bytes, filename: str) -> CourseSpec:
 #: The preview lists modules and editions one by one, and the slug names the course; every other
 #: key of a course file is a course setting, named when it changes.
 _SETTINGS = tuple(key for key in COURSE_KEYS if key not in {"slug", "modules", "editions"})
-_EDITION_KEYS = ("registration_opens", "registration_closes", "complete_by", "capacity")
+_EDITION_KEYS = ("name", "registration_opens", "registration_closes", "complete_by", "capacity")
 
 
 def preview(spec: CourseSpec) -> CoursePreview:

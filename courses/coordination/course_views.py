@@ -88,6 +88,7 @@ def _preview_page(spec, data: bytes, name: str):
 def _edition_lines(preview: uploads.CoursePreview) -> list[tuple[str, bool, list]]:
     """(slug, is new, [(what, before, after)]) with values as coordinators read them."""
     labels = {
+        "name": _("nombre en los certificados"),
         "registration_opens": _("abren las inscripciones"),
         "registration_closes": _("cierran las inscripciones"),
         "complete_by": _("plazo para completar"),
@@ -99,6 +100,8 @@ def _edition_lines(preview: uploads.CoursePreview) -> list[tuple[str, bool, list
             return "—"
         if key == "capacity":
             return str(value) if value else _("sin límite")
+        if key == "name":  # {es, en}; none: certificates say "Edición <slug>"
+            return " / ".join(value[lang] for lang in ("es", "en") if value.get(lang)) or "—"
         return format_moment(value, preview.timezone)
 
     lines = []
@@ -111,6 +114,7 @@ def _edition_lines(preview: uploads.CoursePreview) -> list[tuple[str, bool, list
                 shown(key, value if change.new else value[1]),
             )
             for key, value in pairs
+            if not (change.new and key == "name" and not value)  # no name: nothing to say
         ]
         lines.append((change.slug, change.new, values))
     return lines

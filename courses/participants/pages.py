@@ -20,13 +20,15 @@ from courses.certificates.services import (
     pending_name_correction,
     verify_url,
 )
-from courses.certificates.sizes import download_sizes
+from courses.certificates.sizes import DownloadSizes, download_sizes
 from courses.extensions import db
 from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
 from courses.participants.services import (
+    completed_module_ids,
     completion_rule,
     completions,
     last_failed_attempt,
+    module_lines,
     progress,
     wrong_questions,
 )
@@ -85,8 +87,10 @@ class CertificateBlock:
     png_size: str = ""
 
 
-def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlock | None:
-    """The certificate as the participant's page shows it."""
+def certificate_block(
+    cert: Certificate | None, timezone: str, sizes: DownloadSizes | None = None
+) -> CertificateBlock | None:
+    """The certificate as the participant's page shows it; `sizes` when already known."""
     if cert is None:
         return None
     return CertificateBlock(
@@ -98,16 +102,16 @@ def certificate_block(cert: Certificate | None, timezone: str) -> CertificateBlo
         revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
         verify_url=verify_url(cert.code),
         other_language="es" if cert.enrollment.locale == "en" else "en",
-        **_download_sizes(cert),
+        **_download_sizes(cert, sizes),
     )
 
 
-def _download_sizes(cert: Certificate) -> dict[str, str]:
+def _download_sizes(cert: Certificate, sizes: DownloadSizes | None) -> dict[str, str]:
     """The PDF's and PNG's sizes, as kept since the first visit (measured again only when they
     no longer hold: rendering both was most of the cost of a certified person's page)."""
     if cert.revoked_at is not None:
         return {"pdf_size": "", "png_size": ""}
-    sizes = download_sizes(cert)
+    sizes = sizes or download_sizes(cert)
     return {"pdf_size": file_size(sizes.pdf), "png_size": file_size(sizes.png)}
 
 
@@ -177,13 +181,21 @@ def status_text(enrollment: Enrollment, done: int, total: int, certified: bool) 
     return _("Inscrito")
 
 
-def home_context(enrollment: Enrollment, token: str, now: datetime, language: str) -> dict:
-    """Everything `/my/<token>` shows."""
+def home_context(
+    enrollment: Enrollment,
+    token: str,
+    now: datetime,
+    language: str,
+    cert: Certificate | None,
+    sizes: DownloadSizes | None = None,
+) -> dict:
+    """Everything `/my/<token>` shows; `cert` is the enrollment's `current_certificate` (the
+    view has looked it up already), `sizes` its download sizes when the view knows them."""
     edition = enrollment.edition
     course = edition.course
-    done_ids = completions(enrollment)
-    done, total = progress(enrollment, done_ids)
-    cert = current_certificate(enrollment)
+    done_ids = completed_module_ids(enrollment)
+    lines = module_lines(course.id)
+    done, total = progress(enrollment, done_ids, lines)
     # A correction is requested of a certificate (before one, the name changes at once): with
     # none there is nothing to look up, and most people on the page have none yet.
     pending = pending_name_correction(enrollment) if cert is not None else None
@@ -203,9 +215,9 @@ def home_context(enrollment: Enrollment, token: str, now: datetime, language: st
         "deadline_text": deadline_text(enrollment, now),
         "modules": [
             ModuleRow(m.position, localized(m.title, language), m.minutes, m.id in done_ids)
-            for m in course.modules
+            for m in lines
         ],
-        "certificate": certificate_block(cert, course.timezone),
+        "certificate": certificate_block(cert, course.timezone, sizes),
         "pending_name": pending.requested_name if pending else None,
         "whatsapp_link": whatsapp_link(enrollment, token, language),
         "withdrawn": enrollment.is_withdrawn,

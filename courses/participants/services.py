@@ -5,11 +5,12 @@ Functions only `flush()`; the request (or the CLI command) commits once.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -39,10 +40,14 @@ class CompletionRefused(Exception):
 
 
 def progress(
-    enrollment: Enrollment, done_ids: dict[int, ModuleCompletion] | None = None
+    enrollment: Enrollment,
+    done_ids: Collection[int] | None = None,
+    modules: Sequence[object] | None = None,
 ) -> tuple[int, int]:
-    """(completed modules, modules in the course); `done_ids` from `completions` saves a query."""
-    total = len(enrollment.edition.course.modules)
+    """(completed modules, modules in the course); `done_ids` from `completions` (or
+    `completed_module_ids`) saves a query, `modules` (the course's, as `module_lines` reads
+    them) another."""
+    total = len(enrollment.edition.course.modules if modules is None else modules)
     if done_ids is not None:
         return len(done_ids), total
     done = db.session.scalar(
@@ -57,6 +62,18 @@ def completions(enrollment: Enrollment) -> dict[int, ModuleCompletion]:
     """The enrollment's completions, by module id."""
     rows = db.session.scalars(_COMPLETIONS, {"enrollment": enrollment.id})
     return {row.module_id: row for row in rows}
+
+
+def completed_module_ids(enrollment: Enrollment) -> set[int]:
+    """The ids of the modules the enrollment completed, as plain values (for a page that only
+    marks them: no ORM objects to build)."""
+    return set(db.session.scalars(_COMPLETED_IDS, {"enrollment": enrollment.id}))
+
+
+def module_lines(course_id: int) -> list[Row]:
+    """The course's modules as plain rows (id, position, title, minutes), in order: what a
+    list of them shows, without the ORM's lazy load of `Course.modules`."""
+    return list(db.session.execute(_MODULE_LINES, {"course": course_id}))
 
 
 def module_by_position(enrollment: Enrollment, position: int) -> Module | None:
@@ -235,6 +252,18 @@ _BY_TOKEN_HASH = (
 )
 _COMPLETIONS = select(ModuleCompletion).where(
     ModuleCompletion.enrollment_id == bindparam("enrollment")
+)
+# Core statements of the table columns, for pages that show plain values: they skip the ORM's
+# compile and result steps (see courses/catalog/services.py's module lines).
+_COMPLETION = ModuleCompletion.__table__.c
+_COMPLETED_IDS = select(_COMPLETION.module_id).where(
+    _COMPLETION.enrollment_id == bindparam("enrollment")
+)
+_MODULE = Module.__table__.c
+_MODULE_LINES = (
+    select(_MODULE.id, _MODULE.position, _MODULE.title, _MODULE.minutes)
+    .where(_MODULE.course_id == bindparam("course"))
+    .order_by(_MODULE.position)
 )
 
 

@@ -14,8 +14,9 @@ from flask_babel import ngettext
 from sqlalchemy.exc import OperationalError
 
 from courses import clock, limits
+from courses.certificates.models import Certificate
 from courses.certificates.services import CertificateError, change_name, current_certificate
-from courses.certificates.sizes import keep_sizes, measure, stored_sizes
+from courses.certificates.sizes import DownloadSizes, keep_sizes, measure, stored_sizes
 from courses.database import write_apart
 from courses.extensions import db, limiter
 from courses.forms import ActionForm
@@ -65,8 +66,9 @@ def home(token: str):
         except OperationalError:
             # A busy database must not keep people from their page; the next visit confirms.
             log.warning("could not record the confirmation of enrollment %s", enrollment_id)
-    _keep_download_sizes(enrollment)
-    context = pages.home_context(enrollment, token, now, current_language())
+    cert = current_certificate(enrollment)
+    sizes = _kept_download_sizes(enrollment, cert)
+    context = pages.home_context(enrollment, token, now, current_language(), cert, sizes)
     return render_template(
         "participants/home.html",
         name_form=NameForm(name=enrollment.name),
@@ -74,20 +76,23 @@ def home(token: str):
     )
 
 
-def _keep_download_sizes(enrollment: Enrollment) -> None:
+def _kept_download_sizes(enrollment: Enrollment, cert: Certificate | None) -> DownloadSizes | None:
     """The first visit after a certificate is issued (or changed) measures its downloads'
-    sizes, shown beside the links, and keeps them: 25 ms once instead of on every visit."""
-    if enrollment.completed_at is None:
-        return  # no certificate without a completed course: no query for most visitors
-    cert = current_certificate(enrollment)
-    if cert is None or cert.revoked_at is not None or stored_sizes(cert) is not None:
-        return
+    sizes, shown beside the links, and keeps them: 25 ms once instead of on every visit.
+    Returns the sizes (None without a valid certificate, or when the page must measure them),
+    so that the page does not check them a second time."""
+    if cert is None or cert.revoked_at is not None or enrollment.completed_at is None:
+        return None
+    sizes = stored_sizes(cert)
+    if sizes is not None:
+        return sizes
     measured = measure(cert)  # rendering only reads: done before the short write
     try:
         with write_apart(db.session):
             keep_sizes(cert, measured)
     except OperationalError:
         log.warning("could not keep the download sizes of certificate %s", measured.digest[:8])
+    return measured.sizes
 
 
 @bp.post("/my/<token>/name")
@@ -114,7 +119,9 @@ def correct_name(token: str):
                 )
             return redirect(url_for(".home", token=token), code=303)
     db.session.rollback()
-    context = pages.home_context(enrollment, token, clock.now(), current_language())
+    context = pages.home_context(
+        enrollment, token, clock.now(), current_language(), current_certificate(enrollment)
+    )
     return render_template("participants/home.html", name_form=form, **context), 400
 
 
@@ -244,7 +251,9 @@ def withdraw(token: str):
         db.session.commit()
         flash(_("Dejaste la edición. Gracias por avisar: tu cupo pasa a otra persona."), "success")
         return redirect(url_for(".home", token=token), code=303)
-    context = pages.home_context(enrollment, token, clock.now(), current_language())
+    context = pages.home_context(
+        enrollment, token, clock.now(), current_language(), current_certificate(enrollment)
+    )
     return render_template("participants/withdraw.html", form=form, **context)
 
 

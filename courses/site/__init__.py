@@ -19,7 +19,7 @@ class DatabaseInteger(IntegerConverter):
 def init_app(app: Flask) -> None:
     from courses.i18n import install_template_gettext
     from courses.registration.rules import printable
-    from courses.site import errors, headers, health, http_cache, logging
+    from courses.site import errors, headers, health, http_cache, logging, sessions
     from courses.site.views import bp, template_globals
 
     # Before any blueprint adds its rules, so every `<int:…>` uses it.
@@ -35,3 +35,4 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     headers.init_app(app)
     http_cache.init_app(app)
+    sessions.init_app(app)

@@ -109,6 +109,23 @@ def test_preview_names_every_course_setting_the_file_changes_signatories_include
     assert "Cambia «logos» del curso" not in page
 
 
+def test_preview_names_an_editions_new_certificate_name(app, client, admin):
+    login(client, admin["admin"])
+    renamed = TEXT.replace(
+        'name = { es = "Ciclo 2023", en = "2023 cycle" }',
+        'name = { es = "Primer ciclo", en = "First cycle" }',
+    )
+    assert renamed != TEXT
+    page = _upload(client, renamed).get_data(as_text=True)
+    assert "no cambia nada" not in page
+    assert (
+        "La edición 2023 cambia:\n    nombre en los certificados "
+        "Ciclo 2023 / 2023 cycle → Primer ciclo / First cycle</li>" in page
+    )
+    assert "Edición nueva 2027:" in _upload(client, CHANGED).get_data(as_text=True)
+    assert "nombre en los certificados" not in _upload(client, CHANGED).get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("text", "key", "reason"),
     [

@@ -290,8 +290,8 @@ def likely_duplicates_of(
 ) -> dict[int, set[int]]:
     """{id: ids of likely duplicates} for `people` (id, name, phone), within the scope.
 
-    Only registrations sharing a phone or a name with one of them are compared, so a page of
-    fifty costs the same in an edition of fifty or of a hundred thousand.
+    Only registrations sharing a phone or a name with one of them are read, and only `people`
+    are compared with them, so a page of fifty costs little even among hundreds of namesakes.
     """
     if not people:
         return {}
@@ -300,6 +300,4 @@ def likely_duplicates_of(
     nearby = scoped_enrollments(coordinator, edition).where(
         Enrollment.phone.in_(phones) | fold_sql(Enrollment.name).in_(names)
     )
-    found = likely_duplicates(nearby)
-    wanted = {id_ for id_, _name, _phone in people}
-    return {id_: others for id_, others in found.items() if id_ in wanted}
+    return likely_duplicates(nearby, of=[id_ for id_, _name, _phone in people])

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from flask_babel import gettext as _
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Select, delete, select, update
 
 from courses.certificates.models import Certificate
@@ -43,33 +46,25 @@ class MergeResult:
     certificate_code: str | None
 
 
+@lru_cache(maxsize=4096)
 def _plain(text: str) -> str:
+    # Cached: a page's neighbours are a few hundred namesakes spelt in a handful of ways.
     decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def distance(a: str, b: str, limit: int = EMAIL_DISTANCE) -> int:
     """Levenshtein distance, giving up (limit + 1) once it exceeds `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            )
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
+    return Levenshtein.distance(a, b, score_cutoff=limit)
 
 
-def likely_duplicates(scoped: Select) -> dict[int, set[int]]:
+def likely_duplicates(scoped: Select, of: Collection[int] | None = None) -> dict[int, set[int]]:
     """{enrollment id: ids of its likely duplicates} among the registrations of `scoped`.
 
     `scoped` is a select of Enrollment rows (a coordinator's scope in one edition): people
-    outside it are never compared, so nobody learns of a duplicate they may not see.
+    outside it are never compared, so nobody learns of a duplicate they may not see. With `of`,
+    only those people are looked up (each against the rest of its phone and name groups): a page
+    of fifty "María González" costs fifty rows of comparisons, not every pair among hundreds.
     """
     rows = db.session.execute(
         scoped.with_only_columns(
@@ -82,23 +77,30 @@ def likely_duplicates(scoped: Select) -> dict[int, set[int]]:
         .where(Enrollment.erased_at.is_(None))
         .order_by(None)
     ).all()
-    found: dict[int, set[int]] = defaultdict(set)
     by_phone: dict[str, list[int]] = defaultdict(list)
     by_name: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    people: list[tuple[int, str, str, str]] = []
     for id_, name, email_key, phone in rows:
+        plain = _plain(name)
         if phone:
             by_phone[phone].append(id_)
-        by_name[_plain(name)].append((id_, email_key))
-    for ids in by_phone.values():
-        for id_ in ids:
-            found[id_].update(other for other in ids if other != id_)
-    for people in by_name.values():
-        for index, (id_, email) in enumerate(people):
-            for other, other_email in people[index + 1 :]:
-                if distance(email, other_email) <= EMAIL_DISTANCE:
-                    found[id_].add(other)
-                    found[other].add(id_)
-    return {id_: others for id_, others in found.items() if others}
+        by_name[plain].append((id_, email_key))
+        people.append((id_, plain, email_key, phone))
+    wanted = None if of is None else set(of)
+    found: dict[int, set[int]] = {}
+    for id_, plain, email_key, phone in people:
+        if wanted is not None and id_ not in wanted:
+            continue
+        others = set(by_phone[phone]) if phone else set()
+        others.update(
+            other
+            for other, other_email in by_name[plain]
+            if other != id_ and distance(email_key, other_email) <= EMAIL_DISTANCE
+        )
+        others.discard(id_)
+        if others:
+            found[id_] = others
+    return found
 
 
 def merge(keep: Enrollment, remove: Enrollment, now: datetime) -> MergeResult:

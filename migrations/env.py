@@ -85,6 +85,10 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # PostgreSQL-only indexes of the migrations, not on the model: autogenerate keeps them.
+    from courses.registration.models import compared
+
+    conf_args.setdefault("include_object", compared)
 
     connectable = get_engine()
 

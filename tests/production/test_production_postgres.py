@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, inspect
 
 from courses import create_app
 from courses.extensions import db
+from courses.registration.models import MIGRATION_ONLY_INDEXES, compared
 from tests.production.prodkit import flask_cli, prepare, server_database
 
 pytestmark = [
@@ -28,11 +29,15 @@ def test_db_upgrade_on_a_fresh_postgresql_database_gives_exactly_the_models_sche
         prepare(url, tmp_path)  # `flask db upgrade` and `courses load`, as on a new host
         engine = create_engine(url)
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": compared}
+            )
             differences = compare_metadata(context, db.metadata)
         tables = set(inspect(engine).get_table_names())
+        indexes = {index["name"] for index in inspect(engine).get_indexes("enrollment")}
         engine.dispose()
         assert differences == []
+        assert MIGRATION_ONLY_INDEXES <= indexes  # the ones the comparison leaves alone
         assert {"enrollment", "certificate", "outbox_message", "alembic_version"} <= tables
         listed = flask_cli(url, "courses", "list")
         assert listed.returncode == 0 and "prueba-carga" in listed.stdout

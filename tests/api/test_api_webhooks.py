@@ -291,7 +291,14 @@ def test_the_command_sends_what_is_due(app, client, edition, runner):
         assert len(partner.requests) == 1
 
 
-def test_the_delivery_worker_sends_webhooks_as_one_of_its_steps(app, client, edition):
+def test_the_delivery_worker_sends_webhooks_as_one_of_its_steps(shared_app):
+    # The step sends from a thread of its own, which needs a connection of its own: a SQLite
+    # file or PostgreSQL (the in-memory database is one connection for every thread).
+    app = shared_app
+    with app.app_context():
+        make_course()
+        db.session.commit()
+    client = app.test_client()
     with receiver() as partner:
         with app.app_context():
             _register_hook(partner.url)

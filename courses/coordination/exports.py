@@ -41,6 +41,15 @@ _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 #: A plain number (a phone such as +56912345678, a negative amount) cannot run anything.
 _PURE_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
+#: The workbook's settings: rows flushed as written (constant memory), and typed text never
+#: turned into formulas, numbers or links.
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "default_date_format": DATE_FORMAT,
+}
 #: Column widths in characters, in the order of `headers()`, before the modules and questions.
 WIDTHS = (8, 30, 32, 16, 8, 16, 30, 18, 10, 10, 10, 18, 14, 18)
 MODULE_WIDTH = 18
@@ -269,17 +278,7 @@ def write_xlsx(stmt: Select, formatter: RowFormatter, target) -> None:
     into formulas, numbers or links are off, so typed text always stays text. The data rows go
     through `InlineRows`: the same XML as XlsxWriter's cell calls, written a row at a time.
     """
-    workbook = xlsxwriter.Workbook(
-        target,
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-            "default_date_format": DATE_FORMAT,
-            "tmpdir": tempfile.gettempdir(),
-        },
-    )
+    workbook = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "tmpdir": tempfile.gettempdir()})
     sheet = workbook.add_worksheet(formatter.sheet_title[:31])
     header = formatter.headers()
     bold = workbook.add_format({"bold": True})

@@ -11,6 +11,7 @@ import pytest
 import xlsxwriter
 from xlsxwriter.utility import _datetime_to_excel_datetime
 
+from courses.coordination.exports import WORKBOOK_OPTIONS
 from courses.coordination.xlsx_rows import InlineRows, excel_serial
 
 AWKWARD = [
@@ -47,16 +48,7 @@ HEADER = ["ID", "Nombre", "Fecha", "Otra", "Texto", "N", "M", "X", "Y"]
 
 def _workbook(fast: bool) -> bytes:
     target = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        target,
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-            "default_date_format": "yyyy-mm-dd hh:mm",
-        },
-    )
+    workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)  # the export's own settings
     sheet = workbook.add_worksheet("Hoja")
     sheet.write_row(0, 0, HEADER, workbook.add_format({"bold": True}))
     sheet.freeze_panes(1, 0)

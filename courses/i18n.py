@@ -30,8 +30,12 @@ COUNTRY_TIMEZONES: dict[str, str] = {
 }
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """Locale selector for Flask-Babel: explicit override, cookie, then Accept-Language."""
+    return _locale(_selected_code())
+
+
+def _selected_code() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -44,6 +48,13 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    # Flask-Babel parses what the selector returns on every request unless it is a Locale
+    # already; Locale objects are immutable, so one per language serves every request.
+    return Locale.parse(code)
 
 
 def _catalogue():
@@ -120,7 +131,11 @@ def browser_country() -> str | None:
 
 def current_language() -> str:
     """The two-letter language of the current request ("es" or "en")."""
-    return str(babel_get_locale() or "es").split("_")[0]
+    # The locale Flask-Babel chose (or one forced) is kept on its namespace in `g`; reading it
+    # there skips the six context look-ups of its get_locale (pages ask several times).
+    babel = g.get("_flask_babel") if has_app_context() else None
+    locale = getattr(babel, "babel_locale", None) or babel_get_locale()
+    return locale.language if locale is not None else "es"
 
 
 def localized(value: str | dict | None, language: str | None = None) -> str:

@@ -9,10 +9,14 @@ columns the page shows skips all of that; the rules (`Edition.state`, `current_e
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Text, bindparam, select, type_coerce
+from sqlalchemy.types import TypeDecorator
 
 from courses.catalog.models import Course, Edition
 from courses.extensions import db
@@ -20,20 +24,49 @@ from courses.extensions import db
 _COURSE = Course.__table__.c
 _EDITION = Edition.__table__.c
 
+
+class SharedJSON(TypeDecorator):
+    """A JSON column read as one shared value per stored text: for read-only pages only.
+
+    The course page decodes the same few texts on every visit (the course's on each of its
+    editions' rows, the modules' titles): on SQLite, where the text arrives undecoded, each
+    distinct text is decoded once per process. The values are shared between requests, so
+    nobody may change them. PostgreSQL's driver hands JSON decoded already: passed through.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect) -> Any:
+        if dialect.name == "sqlite" and isinstance(value, str):
+            return _decoded(value)
+        return value
+
+
+@lru_cache(maxsize=512)
+def _decoded(text: str) -> Any:
+    return json.loads(text)
+
+
+def shared(column):
+    """`column` (a JSON column of a table) read through `SharedJSON`, under its own name."""
+    return type_coerce(column, SharedJSON).label(column.name)
+
+
 # Built once at import: the statement keeps its compiled form's cache key. One row per edition
 # (an outer join, so a course without editions still gives its row), in the editions' order.
 _COURSE_LINES = (
     select(
         _COURSE.id,
         _COURSE.slug,
-        _COURSE.title,
-        _COURSE.description,
-        _COURSE.initiative,
-        _COURSE.organizers,
+        shared(_COURSE.title),
+        shared(_COURSE.description),
+        shared(_COURSE.initiative),
+        shared(_COURSE.organizers),
         _COURSE.channel_url,
         _COURSE.timezone,
-        _COURSE.countries,
-        _COURSE.contacts,
+        shared(_COURSE.countries),
+        shared(_COURSE.contacts),
         _EDITION.id,
         _EDITION.slug,
         _EDITION.registration_opens,

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from courses.catalog.contacts import Contact, course_contacts
-from courses.catalog.lines import CourseLines, EditionLine, course_lines
+from courses.catalog.lines import CourseLines, EditionLine, course_lines, shared
 from courses.catalog.models import Course, Edition, Module
 from courses.extensions import db
 from courses.i18n import (
@@ -83,7 +83,13 @@ _CATALOGUE = select(Course).order_by(Course.slug).options(selectinload(Course.ed
 #: result steps (a third of the look-up).
 _MODULE = Module.__table__.c
 _MODULE_LINES = (
-    select(_MODULE.position, _MODULE.title, _MODULE.description, _MODULE.minutes, _MODULE.video_url)
+    select(
+        _MODULE.position,
+        shared(_MODULE.title),
+        shared(_MODULE.description),
+        _MODULE.minutes,
+        _MODULE.video_url,
+    )
     .where(_MODULE.course_id == bindparam("course"))
     .order_by(_MODULE.position)
 )

@@ -6,6 +6,10 @@ send the same one at once and no database transaction stays open during the HTTP
 
 The receiver checks `X-Webhook-Signature: v1=<hex>`, the HMAC-SHA256 under the webhook's
 secret of "<X-Webhook-Timestamp>.<body>", and drops repeats by `X-Webhook-Id`.
+
+One attempt takes at most `DEADLINE` seconds, however the receiver dribbles its answer: the
+deliveries to every other receiver wait behind it on the worker's one sender thread. Only the
+answer's status counts; its body is never read, and redirects are not followed.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
+import io
 import ipaddress
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,8 +47,14 @@ MAX_ATTEMPTS = 10
 #: Seconds to connect, and to wait for each read of the answer (on the webhook thread of the
 #: worker, courses/api/worker.py: mail never waits for a receiver).
 TIMEOUT = 5
-#: A claimed delivery is due again after this, should its worker die while sending.
-CLAIM = timedelta(seconds=TIMEOUT * 3)
+#: Seconds one attempt may take in all, from looking up the host (which cannot be cut short)
+#: to the answer's status and headers. TIMEOUT bounds each wait, not their sum: a receiver
+#: sending its answer a byte every few seconds would otherwise hold the sender thread, and every
+#: other receiver's deliveries, for ever. docs/api.md tells partners: no answer in 10 s fails.
+DEADLINE = 10
+#: A claimed delivery is due again after this, should its worker die while sending: longer than
+#: an attempt can take (its deadline, and a slow look-up of the host it cannot cut short).
+CLAIM = timedelta(seconds=DEADLINE + TIMEOUT)
 USER_AGENT = "capacitaciones-webhooks/1"
 
 
@@ -153,25 +165,32 @@ def send(url: str, secret: str, body: str, *, event: str, event_id: str, now: da
         "X-Webhook-Timestamp": str(timestamp),
         "X-Webhook-Signature": signature(secret, timestamp, body),
     }
+    deadline = _Deadline(DEADLINE)
     try:
-        connection = _connection(url)
+        connection = _connection(url, deadline)
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             connection.request("POST", path, body=body.encode(), headers=headers)
+            # Only the status counts: the body is never read (a receiver could send gigabytes,
+            # slowly), and a redirect is an answer like any other non-2xx, never followed.
             response = connection.getresponse()
-            response.read(64 * 1024)  # the answer's body is not used; do not wait for more
             return Outcome(response.status, None if 200 <= response.status < 300 else "HTTP error")
         finally:
             connection.close()
     except RefusedAddress as error:
         return Outcome(None, str(error))
+    except TimeoutError as error:
+        if deadline.passed:
+            return Outcome(None, f"the receiver did not answer within {DEADLINE:g} s")
+        return Outcome(None, f"TimeoutError: {error}"[:500])
     except (OSError, http.client.HTTPException, ValueError) as error:
-        # Connection refused, time-out, TLS failure, a malformed answer: try again later.
+        # Connection refused, TLS failure, a malformed answer: try again later. The message
+        # names what went wrong, never the secret nor the body.
         return Outcome(None, f"{type(error).__name__}: {error}"[:500])
 
 
-def _connection(url: str) -> http.client.HTTPConnection:
+def _connection(url: str, deadline: _Deadline) -> http.client.HTTPConnection:
     """A connection to the address the URL's host resolves to now, checked first. It connects
     to that very address (no second look-up a DNS trick could answer differently)."""
     parts = urlsplit(url)
@@ -182,8 +201,8 @@ def _connection(url: str) -> http.client.HTTPConnection:
     port = parts.port or (443 if https else 80)
     address = _resolve(host, port)
     if https:
-        return _PinnedHTTPS(host, port, address, timeout=TIMEOUT)
-    return _PinnedHTTP(host, port, address, timeout=TIMEOUT)
+        return _PinnedHTTPS(host, port, address, deadline)
+    return _PinnedHTTP(host, port, address, deadline)
 
 
 def _resolve(host: str, port: int) -> str:
@@ -198,21 +217,82 @@ def _resolve(host: str, port: int) -> str:
     return addresses[0]
 
 
+class _Deadline:
+    """The end of one attempt; each wait gets TIMEOUT or what is left, whichever is shorter."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def wait(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return min(TIMEOUT, left)
+
+
+class _DeadlineSocket:
+    """The connection's socket, as http.client uses it (`sendall`, `makefile("rb")`, `close`),
+    with each send and read waiting at most what is left of the deadline. A socket's timeout is
+    per call: this turns it into one for the whole attempt, for plain and TLS sockets alike."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        view = memoryview(data).cast("B")
+        while view:
+            self._sock.settimeout(self._deadline.wait())
+            view = view[self._sock.send(view) :]
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        assert mode == "rb", mode
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Reads of the answer (status line, headers), each cut to what is left of the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self._sock.settimeout(self._deadline.wait())
+        return self._sock.recv_into(buffer)
+
+
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, host: str, port: int, address: str, deadline: _Deadline) -> None:
+        super().__init__(host, port, timeout=TIMEOUT)
         self._address = address
+        self._deadline = deadline
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = socket.create_connection((self._address, self.port), self._deadline.wait())
+        self.sock = _DeadlineSocket(sock, self._deadline)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+    def __init__(self, host: str, port: int, address: str, deadline: _Deadline) -> None:
+        super().__init__(host, port, timeout=TIMEOUT, context=ssl.create_default_context())
         self._address = address
+        self._deadline = deadline
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = socket.create_connection((self._address, self.port), self._deadline.wait())
+        # CPython bounds the whole TLS handshake by the socket's timeout, set here.
+        sock.settimeout(self._deadline.wait())
         # The certificate is checked against the host name, as for any https:// request.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        tls = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = _DeadlineSocket(tls, self._deadline)

@@ -1,10 +1,10 @@
 """The worker's webhook step: send the deliveries that are due, on a thread of its own.
 
-A receiver may take `delivery.TIMEOUT` seconds to accept the connection and as long again for
-each read of its answer, and a host name may take a while to resolve. Sent from the worker's
-loop, that time would be taken from the mail step that runs in the same turn. So the step only
-asks its sender thread to look for due deliveries and returns at once: however slow or hung a
-receiver is, mail goes out as if no webhook existed, and only the other deliveries wait.
+A receiver may take up to `delivery.DEADLINE` seconds (10) to accept the connection and answer,
+and a host name may take a while to resolve. Sent from the worker's loop, that time would be
+taken from the mail step that runs in the same turn. So the step only asks its sender thread
+to look for due deliveries and returns at once: however slow or hung a receiver is, mail goes
+out as if no webhook existed, and only the other deliveries wait (each at most that deadline).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ import logging
 import threading
 
 from courses import clock
-from courses.api.delivery import TIMEOUT, deliver_due_webhooks
+from courses.api.delivery import DEADLINE, deliver_due_webhooks
 from courses.extensions import db
 
 log = logging.getLogger(__name__)
 
 #: Deliveries claimed per look; the sender looks again at once while a look finds a full batch.
 BATCH = 5
-#: How long a stopping worker waits for the delivery in hand (connect, then the answer). One
-#: left unfinished is sent again once its claim expires; receivers drop repeats by its id.
-STOP_WAIT_SECONDS = 2 * TIMEOUT
+#: How long a stopping worker waits for the delivery in hand (its attempt ends by its deadline).
+#: One left unfinished is sent again once its claim expires; receivers drop repeats by its id.
+STOP_WAIT_SECONDS = DEADLINE
 
 
 class WebhookDeliveries:

@@ -46,6 +46,7 @@ def test_mail_goes_out_while_a_webhook_receiver_keeps_its_answer_back(
     # The worker would wait this long for the receiver before giving up on it: far longer than
     # the test waits for the mail, so only a worker that does not wait for it can pass.
     monkeypatch.setattr(delivery, "TIMEOUT", 120)
+    monkeypatch.setattr(delivery, "DEADLINE", 120)
     shared_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     release = threading.Event()
     with receiver(release=release) as partner:

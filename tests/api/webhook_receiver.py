@@ -1,9 +1,11 @@
-"""A real HTTP server on 127.0.0.1 that receives webhooks, as a partner's system would."""
+"""A real HTTP server on 127.0.0.1 that receives webhooks, as a partner's system would; and a
+raw one that dribbles its answer, as a broken or hostile one might."""
 
 from __future__ import annotations
 
+import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +55,56 @@ def receiver(fail_first: int = 0, release: threading.Event | None = None) -> Ite
     try:
         yield state
     finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@dataclass
+class SlowReceiver:
+    url: str
+    #: Requests read in full (headers and body) before the answer began.
+    requests: int = 0
+    #: Bytes of the answer sent before the sender hung up (or the answer ended).
+    sent: int = 0
+    #: Set when the sender closed the connection before the whole answer was sent.
+    hung_up: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def slow_receiver(answer: Callable[[], Iterable[bytes]], interval: float) -> Iterator[SlowReceiver]:
+    """Read each request, then send `answer()` a piece every `interval` seconds, until it ends,
+    the sender hangs up, or the block ends."""
+    state = SlowReceiver(url="")
+    closing = threading.Event()
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            length = 0
+            while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            self.rfile.read(length)
+            state.requests += 1
+            try:
+                for piece in answer():
+                    if closing.wait(interval):
+                        return
+                    self.connection.sendall(piece)
+                    state.sent += len(piece)
+            except OSError:  # broken pipe, reset: the sender closed its end
+                state.hung_up.set()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/slow"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        closing.set()
         server.shutdown()
         server.server_close()
         thread.join()

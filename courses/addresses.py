@@ -10,6 +10,7 @@ stored and mailed stays the one the person typed (normalised by email-validator)
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 import idna
 
@@ -35,6 +36,9 @@ def normalise_address(raw: str | None) -> str:
     return f"{local}@{domain}"[:MAX_LENGTH]
 
 
+# IDNA is most of a key's cost, and domains repeat (most people share a few providers): the
+# reminders job keys 30,000 addresses at once. Bounded, whatever domains visitors type.
+@lru_cache(maxsize=4096)
 def _ascii_domain(domain: str) -> str:
     """The domain as DNS sees it (xn--… for non-ASCII labels), lower case."""
     try:

@@ -5,7 +5,9 @@ certificate…) that caused it, so there is never a mail about something that di
 nor something that happened without its mail. Web processes never talk to the mail server:
 `flask --app wsgi outbox work` (courses.worker) delivers, through `courses.mail.delivery`.
 On PostgreSQL the insert also sends a NOTIFY, delivered to the listening workers only when
-the transaction commits, so they wake at once; on SQLite they poll.
+the transaction commits, so they wake at once; on SQLite they poll. A job that queues thousands
+renders them before its writing transaction (`render_emails`, `prepare_email`) and queues them
+in it in bulk (`queue_prepared`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -20,7 +23,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy import text as sql
 
 from courses.addresses import normalise_address
@@ -73,21 +76,32 @@ Rendered = tuple[str, str, str | None]
 
 def render_email(template: str, language: str, context: dict) -> Rendered:
     """Render `<template>.txt` (first line "Subject: …") and the optional `<template>.html`."""
+    return render_emails(template, language, [context])[0]
+
+
+def render_emails(template: str, language: str, contexts: Iterable[dict]) -> list[Rendered]:
+    """`render_email` for many messages in one language: the locale forced and the templates
+    looked up once, not per message (a job renders thousands)."""
     env = current_app.jinja_env
     # The Jinja environment is used directly (no context processors): mail is also rendered
     # by CLI commands, where there is no request to build page links from.
     with force_locale(language):
-        raw = env.get_template(f"{template}.txt").render(language=language, **context)
+        text_template = env.get_template(f"{template}.txt")
         try:
             html_template = env.get_template(f"{template}.html")
         except TemplateNotFound:
+            html_template = None
+        rendered = []
+        for context in contexts:
+            raw = text_template.render(language=language, **context)
             html = None
-        else:
-            html = html_template.render(language=language, **context).strip() or None
-    first, _, rest = raw.lstrip().partition("\n")
-    if not first.startswith("Subject:"):
-        raise ValueError(f"{template}.txt must start with a 'Subject: …' line")
-    return first.removeprefix("Subject:").strip(), rest.strip("\n") + "\n", html
+            if html_template is not None:
+                html = html_template.render(language=language, **context).strip() or None
+            first, _, rest = raw.lstrip().partition("\n")
+            if not first.startswith("Subject:"):
+                raise ValueError(f"{template}.txt must start with a 'Subject: …' line")
+            rendered.append((first.removeprefix("Subject:").strip(), rest.strip("\n") + "\n", html))
+    return rendered
 
 
 def new_message_id(kind: str) -> str:
@@ -95,6 +109,62 @@ def new_message_id(kind: str) -> str:
     domain = urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
     # Short enough that the header is never folded: some readers keep the fold's space.
     return f"<{uuid.uuid4().hex}.{re.sub(r'[^a-z0-9-]', '', kind.lower())[:20]}@{domain}>"
+
+
+@dataclass(frozen=True)
+class PreparedEmail:
+    """A message rendered ahead of the transaction that queues it: an outbox row but for the
+    instants, which `queue_prepared` (or `queue_email`) sets."""
+
+    message_id: str
+    kind: str
+    recipient: str
+    recipient_key: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    enrollment_id: int | None
+    headers: dict[str, str] | None
+
+    def row(self, now: datetime) -> dict:
+        """The outbox row's columns, queued at `now`."""
+        return {
+            "message_id": self.message_id,
+            "kind": self.kind,
+            "recipient": self.recipient,
+            "recipient_key": self.recipient_key,
+            "subject": self.subject[:300],
+            "body_text": self.body_text,
+            "body_html": self.body_html,
+            "enrollment_id": self.enrollment_id,
+            "headers": self.headers or None,
+            "created_at": now,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+
+
+def prepare_email(
+    *,
+    kind: str,
+    recipient: str,
+    rendered: Rendered,
+    enrollment_id: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> PreparedEmail:
+    """A rendered message (`render_email`/`render_emails`) ready to be queued; reads nothing."""
+    subject, text, html = rendered
+    return PreparedEmail(
+        message_id=new_message_id(kind),
+        kind=kind,
+        recipient=recipient,
+        recipient_key=recipient_key(recipient),
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        enrollment_id=enrollment_id,
+        headers=headers,
+    )
 
 
 def queue_email(
@@ -116,29 +186,44 @@ def queue_email(
     when a message of a capped kind would exceed the recipient's daily cap (the caller answers
     the visitor the same either way).
     """
-    key = recipient_key(recipient)
-    if over_cap(kind, key, now):
+    if over_cap(kind, recipient_key(recipient), now):
         log.info("outbox: %s not queued, the recipient's daily cap is reached", kind)
         return None
-    subject, text, html = rendered or render_email(template, language, context)
-    message = OutboxMessage(
-        message_id=new_message_id(kind),
+    prepared = prepare_email(
         kind=kind,
         recipient=recipient,
-        recipient_key=key,
-        subject=subject[:300],
-        body_text=text,
-        body_html=html,
+        rendered=rendered or render_email(template, language, context),
         enrollment_id=enrollment_id,
-        headers=headers or None,
-        created_at=now,
-        attempts=0,
-        next_attempt_at=now,
+        headers=headers,
     )
+    message = OutboxMessage(**prepared.row(now))
     db.session.add(message)
     db.session.flush()
     notify_workers()
     return message
+
+
+#: Rows per executemany of `queue_prepared`: the rows' dicts are built a chunk at a time.
+INSERT_CHUNK = 1000
+
+
+def queue_prepared(messages: Sequence[PreparedEmail], now: datetime) -> int:
+    """Add prepared messages to the outbox in bulk (flush only) and wake the workers once.
+
+    For jobs that queue thousands (reminders): one executemany INSERT per `INSERT_CHUNK`
+    messages instead of a flush, a cap check and a NOTIFY each; the rows are those
+    `queue_email` writes. Capped kinds are refused: their cap is counted one message at a time
+    (`over_cap`), so they go through `queue_email`. Returns how many were queued.
+    """
+    if any(message.kind in CAPPED_KINDS for message in messages):
+        raise ValueError("capped kinds are queued one by one, with queue_email")
+    table = OutboxMessage.__table__
+    for start in range(0, len(messages), INSERT_CHUNK):
+        chunk = messages[start : start + INSERT_CHUNK]
+        db.session.execute(insert(table), [message.row(now) for message in chunk])
+    if messages:
+        notify_workers()
+    return len(messages)
 
 
 def notify_workers() -> None:

@@ -4,6 +4,14 @@ A job says which periods are due at an instant (`periods(now)`: e.g. today's dat
 has passed in a course's time zone) and does the work of one period (`run(period, now)`,
 flush only). `run_once` inserts the (job, period) row first and commits it together with the
 work: the database's unique key, not a Python check, decides who runs it.
+
+A job that reads at length before it writes (the reminders: 100,000 people, 30,000 messages)
+also has a read phase, `prepare(period, now) -> plan`, and then `run(period, now, plan)`.
+`run_once` calls `prepare` in a transaction that only reads and is then ended (on SQLite a
+plain BEGIN: it holds up nobody, however long it takes), and only then opens the writing one,
+which takes SQLite's write lock for the short time it needs: it looks again whether the period
+has run, inserts the row and calls `run`, which checks the plan against what changed meanwhile
+and writes it. Two workers may both prepare; only one writes.
 """
 
 from __future__ import annotations
@@ -13,11 +21,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from courses import clock
+from courses import clock, database
 from courses.extensions import db
 from courses.worker.models import JobRun
 
@@ -33,7 +42,11 @@ class Job:
 
     name: str
     periods: Callable[[datetime], Iterable[str]]
-    run: Callable[[str, datetime], str | None]
+    #: `run(period, now)`, flush only; `run(period, now, plan)` when the job has `prepare`.
+    run: Callable[..., str | None]
+    #: The optional read phase, `prepare(period, now) -> plan`: it must only read, and its
+    #: plan hold plain values (no ORM objects: its transaction ends before `run`).
+    prepare: Callable[[str, datetime], Any] | None = None
 
 
 def has_run(job: str, period: str) -> bool:
@@ -44,8 +57,21 @@ def has_run(job: str, period: str) -> bool:
 
 
 def run_once(job: Job, period: str, now: datetime) -> bool:
-    """Run `job` for `period` unless it already ran; whether this call ran it. Commits."""
-    if has_run(job.name, period):
+    """Run `job` for `period` unless it already ran; whether this call ran it. Commits.
+
+    It opens transactions of its own (call it with none open, as the worker does): first a
+    read, which takes no lock, for the look at whether the period ran and the job's `prepare`;
+    then the writing one, for `run`.
+    """
+    with database.read_only():
+        try:
+            # Most looks find the period done already: that answer costs no write lock either.
+            if has_run(job.name, period):
+                return False
+            plan = job.prepare(period, now) if job.prepare is not None else None
+        finally:
+            db.session.rollback()  # it only read: nothing to keep
+    if has_run(job.name, period):  # another worker ran it while this one prepared
         db.session.rollback()
         return False
     record = JobRun(job=job.name, period=period, ran_at=now)
@@ -56,7 +82,10 @@ def run_once(job: Job, period: str, now: datetime) -> bool:
         db.session.rollback()
         return False
     try:
-        record.summary = job.run(period, now)
+        if job.prepare is None:
+            record.summary = job.run(period, now)
+        else:
+            record.summary = job.run(period, now, plan)
         db.session.commit()
     except Exception:
         db.session.rollback()  # no row left: the period is tried again later
@@ -71,7 +100,10 @@ def run_due(
     """Run every due period of every job that has not run yet; how many ran."""
     ran = 0
     for job in jobs:
-        for period in job.periods(now):
+        with database.read_only():  # looking for due periods only reads
+            due = list(job.periods(now))
+            db.session.rollback()
+        for period in due:
             if stopping():
                 return ran
             try:

@@ -4,16 +4,20 @@ Flask-Mail opens its SMTP connection without a timeout, so a silent server would
 forever; `TimeoutConnection` is Flask-Mail's connection with `MAIL_TIMEOUT` applied.
 Settings are read from `current_app.config` at delivery time (not when the app was built), and
 Flask-Mail's `MAIL_SUPPRESS_SEND` is ignored: a configured `MAIL_SERVER` means "really send".
+Its `send` is Flask-Mail's too, but writes the message with `courses.mail.mime` (the same bytes,
+a fraction of the CPU).
 """
 
 from __future__ import annotations
 
 import smtplib
+import time
 
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message, email_dispatched
 
 from courses.extensions import mail
+from courses.mail import mime
 from courses.mail.models import OutboxMessage
 
 SMTP = "smtp"
@@ -47,6 +51,31 @@ class TimeoutConnection(Connection):
             host.close()
             raise
         return host
+
+    def send(self, message: Message, envelope_from: str | None = None) -> None:
+        """Flask-Mail's `Connection.send`, with the message written by `mime.message_bytes`
+        and the addresses encoded once per address (`mime.address`)."""
+        assert message.send_to, "No recipients have been added"
+        assert message.sender, "The message does not specify a sender"
+        if message.has_bad_headers():
+            raise BadHeaderError
+        if message.date is None:
+            message.date = time.time()
+        if self.host is not None:
+            self.host.sendmail(
+                mime.address(envelope_from or message.sender),
+                [mime.address(to) for to in message.send_to],
+                mime.message_bytes(message),
+                message.mail_options,
+                message.rcpt_options,
+            )
+        email_dispatched.send(current_app._get_current_object(), message=message)
+        self.num_emails += 1
+        if self.num_emails == self.mail.max_emails:  # None in `Session`: never reconnects
+            self.num_emails = 0
+            if self.host:
+                self.host.quit()
+                self.host = self.configure_host()
 
 
 def mailbox_enabled() -> bool:

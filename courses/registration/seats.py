@@ -1,7 +1,8 @@
 """Seat numbers: the one place that decides who holds which seat of an edition.
 
 Every change to an edition's seats (a registration, a promotion from the waiting list, a new
-capacity) first takes the edition's row lock with `hold_seats`. On PostgreSQL that is
+capacity) first takes the edition's row lock with `hold_seats` (`hold_capacity` for a
+registration). On PostgreSQL that is
 `SELECT … FOR NO KEY UPDATE` on the edition row, held until the request commits, so concurrent
 registrations queue for a moment instead of picking the same free seat and failing; on SQLite
 every writing transaction already holds the database's write lock (BEGIN IMMEDIATE, see
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from courses.catalog.models import Edition
 from courses.extensions import db
@@ -29,16 +30,36 @@ def hold_seats(edition: Edition) -> None:
     db.session.refresh(edition, ["capacity"], with_for_update={"key_share": True})
 
 
+#: `hold_seats` for one registration, as a Core statement on the edition's id: a registration
+#: needs only the capacity, and the edition it read before the write lock is expired by then
+#: (refreshing it built the ORM's whole load for one integer, inside the lock).
+_HELD_CAPACITY = (
+    select(Edition.__table__.c.capacity)
+    .where(Edition.__table__.c.id == bindparam("edition"))
+    .with_for_update(key_share=True)
+)
+
+
+def hold_capacity(edition_id: int) -> int:
+    """`hold_seats` by id: lock the edition's seats until the transaction ends; its capacity."""
+    db.session.flush()
+    return db.session.scalar(_HELD_CAPACITY, {"edition": edition_id})
+
+
 def free_seats(edition: Edition) -> Iterator[int]:
     """The seat numbers of 1..capacity nobody holds, lowest first (call `hold_seats` first)."""
+    return _free_seats(edition.id, edition.capacity)
+
+
+def _free_seats(edition_id: int, capacity: int) -> Iterator[int]:
     taken = set(
         db.session.scalars(
             select(Enrollment.seat).where(
-                Enrollment.edition_id == edition.id, Enrollment.seat.is_not(None)
+                Enrollment.edition_id == edition_id, Enrollment.seat.is_not(None)
             )
         )
     )
-    return (n for n in range(1, edition.capacity + 1) if n not in taken)
+    return (n for n in range(1, capacity + 1) if n not in taken)
 
 
 def next_place(edition: Edition) -> tuple[str, int | None]:
@@ -46,9 +67,14 @@ def next_place(edition: Edition) -> tuple[str, int | None]:
 
     The caller holds the seats (`hold_seats`), so the seat stays free until it commits.
     """
-    if edition.capacity == 0:
+    return place(edition.id, edition.capacity)
+
+
+def place(edition_id: int, capacity: int) -> tuple[str, int | None]:
+    """`next_place` by id and capacity (from `hold_capacity`)."""
+    if capacity == 0:
         return REGISTERED, None
-    seat = next(free_seats(edition), None)
+    seat = next(_free_seats(edition_id, capacity), None)
     return (REGISTERED, seat) if seat is not None else (WAITING, None)
 
 

@@ -75,6 +75,14 @@ _EDITION_BY_SLUGS = (
     # edition, in one query.
     .options(joinedload(Edition.course).joinedload(Course.editions))
 )
+#: The same edition with its course only (its other editions load if asked for): what a
+#: registration (POST) reads.
+_EDITION_ALONE_BY_SLUGS = (
+    select(Edition)
+    .join(Course)
+    .where(Course.slug == bindparam("course"), Edition.slug == bindparam("edition"))
+    .options(joinedload(Edition.course))
+)
 
 #: Every course with its editions, in two queries however many courses (not one per course).
 _CATALOGUE = select(Course).order_by(Course.slug).options(selectinload(Course.editions))
@@ -111,9 +119,15 @@ def course_lines_or_404(course_slug: str) -> CourseLines:
     return course
 
 
-def get_edition_or_404(course_slug: str, edition_slug: str) -> Edition:
-    """The edition `edition_slug` of course `course_slug`, or a 404."""
-    edition = db.session.scalar(_EDITION_BY_SLUGS, {"course": course_slug, "edition": edition_slug})
+def get_edition_or_404(
+    course_slug: str, edition_slug: str, *, with_editions: bool = True
+) -> Edition:
+    """The edition `edition_slug` of course `course_slug`, or a 404.
+
+    `with_editions=False` leaves the course's other editions out of the query (loaded when
+    asked for): a registration's rules and its e-mail never look at them."""
+    query = _EDITION_BY_SLUGS if with_editions else _EDITION_ALONE_BY_SLUGS
+    edition = db.session.scalar(query, {"course": course_slug, "edition": edition_slug})
     if edition is None:
         abort(404)
     return edition

@@ -61,7 +61,8 @@ def register(course: str, edition: str):
     # the database's single write lock, which should cover only the duplicate check, the seat
     # and the inserts.
     with read_only():
-        found = get_edition_or_404(course, edition)
+        # Without the course's other editions: only a refused form, shown again, needs them.
+        found = get_edition_or_404(course, edition, with_editions=False)
         form = _form(found, language)
         if form.suggested_email.data:
             # The person tapped "¿Quisiste decir …?": that address, exactly as we suggested it.

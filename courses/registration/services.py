@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
 from courses.catalog.models import Edition
-from courses.catalog.services import registration_state
+from courses.catalog.services import module_titles, registration_state
 from courses.extensions import db
 from courses.i18n import format_deadline, localized, timezone_label
 from courses.mail.services import Rendered, queue_email, render_email
@@ -257,7 +257,7 @@ def mail_context(enrollment: Enrollment, language: str, edition: Edition | None 
         "name": enrollment.name,
         "course_title": localized(course.title, language),
         "edition_label": edition.slug,
-        "modules": [localized(module.title, language) for module in course.modules],
+        "modules": [localized(title, language) for title in module_titles(course)],
         "completion": course.completion,
         "pass_mark": course.pass_mark,
         "complete_by": complete_by,

@@ -15,6 +15,7 @@ import time
 
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message, email_dispatched
+from sqlalchemy import Row
 
 from courses.extensions import mail
 from courses.mail import mime
@@ -93,8 +94,9 @@ def method() -> str:
     raise DeliveryUnavailable("MAIL_SERVER is not configured")
 
 
-def build_message(row: OutboxMessage) -> Message:
-    """The MIME message for a row; its Message-ID is the row's, so a resend is recognisable."""
+def build_message(row: OutboxMessage | Row) -> Message:
+    """The MIME message for a row (the model, or the plain row a claim reads); its Message-ID
+    is the row's, so a resend is recognisable."""
     message = Message(
         subject=row.subject,
         recipients=[row.recipient],

@@ -6,10 +6,11 @@ Run it on a *copy* of a seeded benchmark database (it adds and sends messages). 
 queues `-n` messages shaped like the latest confirmation in the outbox (same subject and
 bodies, a new Message-ID each), then runs the worker's real turns (`courses.worker.loop.Worker`
 with the mail step, `MailDelivery`) until all are delivered to a real SMTP server on 127.0.0.1
-(`bench.servers.MailCatcher`). The CPU time of the worker's thread (`time.thread_time`: the
-SMTP server's thread is not counted) is divided by the messages delivered; the median round
-is reported. One more round under cProfile counts Python calls per message, and an engine
-listener counts SQL statements per message.
+(`bench.servers.MailCatcher`, in a process of its own, as a mail server is). The worker's CPU
+time is divided by the messages delivered; the median round is reported. `--all-steps` runs
+the whole turn (mail, the webhook step's sender thread, the scheduler), not the mail step
+alone. One more round under cProfile (CPU time, the worker's main thread) counts Python calls per
+message, and an engine listener counts SQL statements per message.
 
 `--dump FILE` writes the bytes the SMTP server received for a few messages (Message-ID and
 Date replaced) and the rows' recorded state, to compare two versions of the code.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import multiprocessing
 import os
 import pstats
 import re
@@ -30,28 +32,43 @@ import time
 import uuid
 
 
-class _Catcher:
-    """bench.servers.MailCatcher that also keeps what it received (for --dump)."""
+def _serve(port, count, keep: str | None) -> None:
+    """The SMTP server, in a process of its own (as in production): its CPU is not counted, and
+    it takes no GIL from the worker. Counts what it accepts; `keep`: a file of what it got."""
+    from bench.servers import MailCatcher
 
-    def __init__(self, keep: bool) -> None:
-        from bench.servers import MailCatcher
+    class Counting(MailCatcher):
+        async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+            if keep:
+                with open(keep, "a") as out:
+                    received = {
+                        "from": envelope.mail_from,
+                        "to": list(envelope.rcpt_tos),
+                        "data": envelope.content.decode("utf-8", "replace"),
+                    }
+                    out.write(json.dumps(received, ensure_ascii=False) + "\n")
+            with count.get_lock():
+                count.value += 1
+            return "250 Message accepted for delivery"
 
-        outer = self
+    server = Counting().start()
+    port.value = server.port
+    while True:
+        time.sleep(3600)
 
-        class Keeping(MailCatcher):
-            async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
-                if keep:
-                    outer.received.append(
-                        {
-                            "from": envelope.mail_from,
-                            "to": list(envelope.rcpt_tos),
-                            "data": envelope.content.decode("utf-8", "replace"),
-                        }
-                    )
-                return await super().handle_DATA(server, session, envelope)
 
-        self.received: list[dict] = []
-        self.server = Keeping()
+def _start_server(keep: str | None):
+    """(process, port, shared count) of a new SMTP server process."""
+    context = multiprocessing.get_context("spawn")
+    port, count = context.Value("i", 0), context.Value("i", 0)
+    process = context.Process(target=_serve, args=(port, count, keep), daemon=True)
+    process.start()
+    deadline = time.monotonic() + 30
+    while not port.value:
+        if time.monotonic() > deadline or not process.is_alive():
+            raise RuntimeError("the SMTP server did not start")
+        time.sleep(0.05)
+    return process, port.value, count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("database_url")
     parser.add_argument("-n", type=int, default=400, help="messages per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--all-steps",
+        action="store_true",
+        help="run every step of the worker's turn (webhooks, scheduled jobs), not only mail",
+    )
     parser.add_argument("--profile", help="also write the cProfile round's stats here")
     parser.add_argument("--dump", help="write what the SMTP server received here instead")
     args = parser.parse_args(argv)
@@ -70,20 +92,27 @@ def main(argv: list[str] | None = None) -> int:
     from courses.extensions import db
     from courses.mail.worker import MailDelivery
     from courses.worker.loop import Worker
+    from courses.worker.steps import steps
 
-    catcher = _Catcher(keep=bool(args.dump))
-    mail = catcher.server.start()
+    keep = f"{args.dump}.received" if args.dump else None
+    if keep and os.path.exists(keep):
+        os.remove(keep)
+    server, port, received = _start_server(keep)
     app = create_app(
         "production",
         {
             "SQLALCHEMY_DATABASE_URI": args.database_url,
             "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": mail.port,
+            "MAIL_PORT": port,
             "MAIL_TIMEOUT": 5.0,
             "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
         },
     )
-    worker = Worker(app, [MailDelivery()], idle_seconds=1.0)
+    worker = Worker(app, steps() if args.all_steps else [MailDelivery()], idle_seconds=1.0)
+
+    def worker_cpu() -> float:
+        # The whole process: the webhook step sends from a thread of its own.
+        return time.process_time()
 
     counting = {"on": False, "statements": 0}
 
@@ -95,18 +124,18 @@ def main(argv: list[str] | None = None) -> int:
         event.listen(db.engine, "before_cursor_execute", count)
 
     def drain(count: int, profile: cProfile.Profile | None = None) -> float:
-        """Queue `count` messages, run turns until they are all sent; the thread's CPU s."""
+        """Queue `count` messages, run turns until they are all sent; the worker's CPU s."""
         _queue(app, count)
-        expected = mail.count + count
+        expected = received.value + count
         counting["on"] = profile is not None
         if profile is not None:
             profile.enable()
-        started = time.thread_time()
-        while mail.count < expected:
+        started = worker_cpu()
+        while received.value < expected:
             # A partial batch leaves the loop idle until the next poll; here the next turn
             # runs at once (the poll's own read is the same either way).
             worker.turn()
-        spent = time.thread_time() - started
+        spent = worker_cpu() - started
         if profile is not None:
             profile.disable()
         counting["on"] = False
@@ -116,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.dump:
             _queue(app, 3, headers={"List-Unsubscribe": "<http://127.0.0.1:8000/stop/x>"})
             _queue(app, 2)
-            while len(catcher.received) < 5:
+            while received.value < 5:
                 worker.turn()
+            with open(keep) as lines:
+                got = [json.loads(line) for line in lines]
+            os.remove(keep)
             with app.app_context():
                 rows = db.session.execute(
                     db.text(
@@ -129,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 state = [dict(row) for row in rows]
             with open(args.dump, "w") as out:
                 json.dump(
-                    {"received": _plain(catcher.received), "rows": state},
+                    {"received": _plain(got), "rows": state},
                     out,
                     indent=1,
                     ensure_ascii=False,
@@ -150,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             f"SQL statements per message: {counting['statements'] / args.n:.2f}"
         )
     finally:
-        mail.stop()
+        for step in worker.steps:
+            if (close := getattr(step, "close", None)) is not None:
+                close()
+        server.terminate()
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import smtplib
 import time
+from functools import lru_cache
 
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, Message, email_dispatched
@@ -29,6 +30,40 @@ class DeliveryUnavailable(Exception):
     """No way to deliver mail is configured (production without MAIL_SERVER)."""
 
 
+@lru_cache(maxsize=256)
+def _quoted(address: str) -> str:
+    return smtplib.quoteaddr(address)
+
+
+class _QuotedOnce:
+    """smtplib's MAIL and RCPT commands, each address quoted once per process.
+
+    `smtplib.quoteaddr` runs the email package's address parser for every command: a fifth of
+    the worker's CPU per message, for the same sender every time. The commands are smtplib's
+    own, character for character; with SMTPUTF8 among the options smtplib sends them itself.
+    """
+
+    def mail(self, sender: str, options=()):
+        if any(option.lower() == "smtputf8" for option in options):
+            return super().mail(sender, options)
+        extra = " " + " ".join(options) if options and self.does_esmtp else ""
+        self.putcmd("mail", f"FROM:{_quoted(sender)}{extra}")
+        return self.getreply()
+
+    def rcpt(self, recip: str, options=()):
+        extra = " " + " ".join(options) if options and self.does_esmtp else ""
+        self.putcmd("rcpt", f"TO:{_quoted(recip)}{extra}")
+        return self.getreply()
+
+
+class _SMTP(_QuotedOnce, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_QuotedOnce, smtplib.SMTP_SSL):
+    pass
+
+
 class TimeoutConnection(Connection):
     """Flask-Mail's SMTP connection, but one that gives up after `timeout` seconds."""
 
@@ -39,9 +74,9 @@ class TimeoutConnection(Connection):
     def configure_host(self) -> smtplib.SMTP:
         state = self.mail
         if state.use_ssl:
-            host = smtplib.SMTP_SSL(state.server, state.port, timeout=self.timeout)
+            host = _SMTP_SSL(state.server, state.port, timeout=self.timeout)
         else:
-            host = smtplib.SMTP(state.server, state.port, timeout=self.timeout)
+            host = _SMTP(state.server, state.port, timeout=self.timeout)
         try:
             host.set_debuglevel(int(state.debug))
             if state.use_tls:

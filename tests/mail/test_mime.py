@@ -1,4 +1,5 @@
-"""The worker writes each message itself (courses.mail.mime): the very bytes Flask-Mail writes.
+"""The worker writes each message itself (courses.mail.mime): the very bytes Flask-Mail writes,
+and its MAIL and RCPT commands are smtplib's (transport._QuotedOnce).
 
 Each case builds the same Flask-Mail `Message` twice with the random generator in the same
 state, so that both draw the same boundaries, and compares Flask-Mail's `as_bytes()` with
@@ -8,6 +9,7 @@ state, so that both draw the same boundaries, and compares Flask-Mail's `as_byte
 from __future__ import annotations
 
 import random
+import smtplib
 from datetime import UTC, datetime
 
 import pytest
@@ -118,3 +120,47 @@ def test_a_stored_confirmation_is_written_as_flask_mail_writes_it(app, client):
         expected = transport.build_message(row).as_bytes()
         random.seed(1)
         assert mime.message_bytes(transport.build_message(row)) == expected
+
+
+class Recorded:
+    """An SMTP client that records the commands it would send and answers 250."""
+
+    def __init__(self, esmtp: bool) -> None:
+        self.does_esmtp = esmtp
+        self.sent: list[tuple[str, str]] = []
+        self.command_encoding = "ascii"
+
+    def putcmd(self, command: str, args: str = "") -> None:
+        self.sent.append((command, args))
+
+    def getreply(self):
+        return 250, b"OK"
+
+    def has_extn(self, name: str) -> bool:
+        return True
+
+
+class Stdlib(Recorded):
+    mail = smtplib.SMTP.mail
+    rcpt = smtplib.SMTP.rcpt
+
+
+class Ours(transport._QuotedOnce, Stdlib):
+    pass
+
+
+@pytest.mark.parametrize("esmtp", [True, False])
+@pytest.mark.parametrize(
+    "options", [(), ("size=1234",), ("size=1", "BODY=8BITMIME"), ("SMTPUTF8",)]
+)
+@pytest.mark.parametrize(
+    "address",
+    [SENDER, "maria@example.org", "<maria@example.org>", "María <m@example.org>", "", "a b"],
+)
+def test_the_mail_and_rcpt_commands_are_smtplibs(esmtp, options, address):
+    expected, ours = Stdlib(esmtp), Ours(esmtp)
+    for client in (expected, ours):
+        client.mail(address, list(options))
+        client.rcpt(address, list(options))
+    assert ours.sent == expected.sent
+    assert ours.command_encoding == expected.command_encoding

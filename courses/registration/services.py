@@ -22,7 +22,13 @@ from courses.catalog.models import Edition
 from courses.catalog.services import module_titles, registration_state
 from courses.extensions import db
 from courses.i18n import format_deadline, localized, timezone_label
-from courses.mail.services import Rendered, queue_email, render_email
+from courses.mail.services import (
+    Rendered,
+    prepare_email,
+    queue_email,
+    queue_prepared,
+    render_email,
+)
 from courses.registration import rules, seats, tokens
 from courses.registration.models import REGISTERED, WAITING, Enrollment
 from courses.registration.rules import Applicant
@@ -155,8 +161,18 @@ def register(edition: Edition, draft: Draft, *, language: str, now: datetime) ->
                 raise
             return _already_registered(existing, language, now)
     kind, template = MAIL_FOR_STATUS[enrollment.status]
-    rendered = draft.confirmation if enrollment.status == REGISTERED else None
-    _queue(enrollment, kind=kind, template=template, language=language, now=now, rendered=rendered)
+    if enrollment.status == REGISTERED:
+        # Rendered already, and not a capped kind: the row goes in as one Core INSERT, the one
+        # queue_email would add (no ORM object to flush for it).
+        confirmation = prepare_email(
+            kind=kind,
+            recipient=enrollment.email,
+            rendered=draft.confirmation,
+            enrollment_id=enrollment.id,
+        )
+        queue_prepared([confirmation], now)
+    else:
+        _queue(enrollment, kind=kind, template=template, language=language, now=now)
     webhooks.emit("registration.created", enrollment, now)
     return Registration(enrollment, enrollment.status)
 
@@ -228,7 +244,6 @@ def _queue(
     template: str,
     language: str,
     now: datetime,
-    rendered: Rendered | None = None,
 ) -> None:
     queue_email(
         kind=kind,
@@ -237,8 +252,7 @@ def _queue(
         language=language,
         now=now,
         enrollment_id=enrollment.id,
-        rendered=rendered,
-        **({} if rendered else mail_context(enrollment, language)),
+        **mail_context(enrollment, language),
     )
 
 

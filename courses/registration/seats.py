@@ -1,12 +1,12 @@
 """Seat numbers: the one place that decides who holds which seat of an edition.
 
 Every change to an edition's seats (a registration, a promotion from the waiting list, a new
-capacity) first takes the edition's row lock with `hold_seats` (`hold_capacity` for a
-registration). On PostgreSQL that is
-`SELECT … FOR NO KEY UPDATE` on the edition row, held until the request commits, so concurrent
-registrations queue for a moment instead of picking the same free seat and failing; on SQLite
-every writing transaction already holds the database's write lock (BEGIN IMMEDIATE, see
-courses/database.py). The unique (edition, seat) constraint still guards the invariant.
+capacity) first takes the edition's row lock with `hold_seats` (`hold_capacity`, by id, for a
+registration). On PostgreSQL that is `SELECT … FOR NO KEY UPDATE` on the edition row, held
+until the request commits, so concurrent registrations queue for a moment instead of picking
+the same free seat and failing; on SQLite every writing transaction already holds the
+database's write lock (BEGIN IMMEDIATE, see courses/database.py). The unique (edition, seat)
+constraint still guards the invariant.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Plain functions taking `now`; they only flush. `check` and `prepare` read only a
 the write lock; `register` holds it for the duplicate check, the seat and the inserts (the
 confirmation is rendered by `prepare`, outside it). The view commits once, so an enrollment
 and its confirmation e-mail are stored together or not at all. The database holds the
-invariants (one registration per e-mail and edition, one person per seat); these functions
-catch the conflicts inside a savepoint and answer as if they had seen them first.
+invariants (one registration per e-mail and edition, one person per seat); on PostgreSQL these
+functions catch the conflicts inside a savepoint and answer as if they had seen them first (on
+SQLite writers never overlap: there is none to catch).
 """
 
 from __future__ import annotations

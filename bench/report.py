@@ -91,6 +91,11 @@ def checks_section(scenarios: list[Scenario]) -> list[str]:
             extra = ""
             if "outbox" in check:
                 extra = f", outbox +{check['outbox']}, mail delivered {check['mail']}"
+            if "backlog" in check:
+                extra += (
+                    f"; then, the mail server fast again, the backlog of {check['backlog']} "
+                    f"went out in {check['backlog_seconds']} s ({check['backlog_left']} left)"
+                )
             served = ""
             if check.get("served_total"):
                 served = (

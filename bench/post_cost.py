@@ -28,6 +28,7 @@ import statistics
 import sys
 import time
 
+from bench.profiling import plain
 from bench.scenarios import POST_FIELDS
 
 DEFAULT_PATH = "/courses/pesca-acuicultura/demo/register"
@@ -135,18 +136,6 @@ _VARYING = [
 ]
 
 
-def _plain(value):
-    if isinstance(value, str):
-        for pattern, replacement in _VARYING:
-            value = pattern.sub(replacement, value)
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value if value is None or isinstance(value, int | float | bool) else _plain(str(value))
-
-
 def _scenario(app, client, path: str) -> dict:
     """Fixed submissions and what each left behind, with the varying parts replaced."""
     from datetime import UTC, datetime
@@ -235,13 +224,14 @@ def _scenario(app, client, path: str) -> dict:
             row["enrollment_id"] = row["enrollment_id"] - last_enrollment
     for row in deliveries:
         row["webhook_id"] = "X"
-    return _plain(
+    return plain(
         {
             "answers": answers,
             "enrollments": enrollments,
             "messages": messages,
             "deliveries": deliveries,
-        }
+        },
+        _VARYING,
     )
 
 

@@ -3,6 +3,7 @@
 `record()` samples every worker for the length of one extra, unscored run of a scenario,
 including idle time (waits on the database lock or the SMTP server show up as such);
 `summarise()` turns py-spy's collapsed stacks into the few lines the report quotes.
+`plain()` makes what a cost script's `--dump` wrote comparable across runs and versions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
@@ -110,3 +112,18 @@ _INTERESTING = {
     "validate_csrf",
     "output",
 }
+
+
+def plain(value, varying: Iterable[tuple[re.Pattern[str], str]]):
+    """`value` as plain JSON data, each `varying` (pattern, replacement) applied to its text."""
+    if isinstance(value, str):
+        for pattern, replacement in varying:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, dict):
+        return {k: plain(v, varying) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v, varying) for v in value]
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    return plain(str(value), varying)  # dates, decimals, rows' other types: as their text

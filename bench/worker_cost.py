@@ -31,6 +31,8 @@ import sys
 import time
 import uuid
 
+from bench.profiling import plain
+
 
 def _serve(port, count, keep: str | None) -> None:
     """The SMTP server, in a process of its own (as in production): its CPU is not counted, and
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 state = [dict(row) for row in rows]
             with open(args.dump, "w") as out:
                 json.dump(
-                    {"received": _plain(got), "rows": state},
+                    {"received": plain(got, _VARYING), "rows": state},
                     out,
                     indent=1,
                     ensure_ascii=False,
@@ -235,18 +237,6 @@ _VARYING = [
     (re.compile(r"^Date: .*$", re.M), "Date: DATE"),
     (re.compile(r"===============\d+=="), "===============BOUNDARY=="),
 ]
-
-
-def _plain(value):
-    if isinstance(value, str):
-        for pattern, replacement in _VARYING:
-            value = pattern.sub(replacement, value)
-        return value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 if __name__ == "__main__":

@@ -63,6 +63,15 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+def plain_rows(session: Session, statement: Any, params: dict[str, Any]) -> Any:
+    """Run a Core statement of plain columns on the session's connection, in its transaction.
+
+    `Session.execute` would route it through the ORM's loading anyway, with a row processor
+    per column: 285 → 100 µs for the personal page's one statement of 19 columns. For
+    statements of table columns only, read by pages that show plain values."""
+    return session.connection().execute(statement, params)
+
+
 #: How long a writer waits for SQLite's write lock (and for the writer lock before it).
 BUSY_TIMEOUT_MS = 15000
 

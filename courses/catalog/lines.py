@@ -19,6 +19,7 @@ from sqlalchemy import Text, bindparam, select, type_coerce
 from sqlalchemy.types import TypeDecorator
 
 from courses.catalog.models import Course, Edition
+from courses.database import plain_rows
 from courses.extensions import db
 
 _COURSE = Course.__table__.c
@@ -113,7 +114,7 @@ class EditionLine:
 
 def course_lines(course_slug: str) -> CourseLines | None:
     """The course with this slug and its editions, ordered by closing, or None."""
-    rows = db.session.execute(_COURSE_LINES, {"course": course_slug}).all()
+    rows = plain_rows(db.session, _COURSE_LINES, {"course": course_slug}).all()
     if not rows:
         return None
     first = rows[0]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from courses.catalog.contacts import Contact, course_contacts
 from courses.catalog.lines import CourseLines, EditionLine, course_lines, shared
 from courses.catalog.models import Course, Edition, Module
+from courses.database import plain_rows
 from courses.extensions import db
 from courses.i18n import (
     COUNTRY_TIMEZONES,
@@ -117,7 +118,7 @@ def module_titles(course: Course) -> list[dict]:
     six ORM objects a lazy load builds (every registration's e-mail lists them)."""
     if "modules" not in inspect(course).unloaded:
         return [module.title for module in course.modules]
-    return list(db.session.scalars(_MODULE_TITLES, {"course": course.id}))
+    return list(plain_rows(db.session, _MODULE_TITLES, {"course": course.id}).scalars())
 
 
 def get_course_or_404(course_slug: str) -> Course:
@@ -377,7 +378,7 @@ def course_page(
                 m.minutes,
                 m.video_url,
             )
-            for m in db.session.execute(_MODULE_LINES, {"course": course.id})
+            for m in plain_rows(db.session, _MODULE_LINES, {"course": course.id})
         ],
         countries=[(code, country_name(code, language)) for code in course.countries],
         current=current,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ScalarSelect, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from courses.api import webhooks
@@ -39,11 +39,21 @@ class CertificateError(Exception):
 
 
 # Built once (the personal page asks on every visit): a statement keeps its cache key.
-_LATEST = (
-    select(Certificate)
-    .where(Certificate.enrollment_id == bindparam("enrollment"))
-    .order_by(Certificate.generation.desc())
-    .limit(1)
+def current_certificate_id(enrollment_id) -> ScalarSelect:
+    """SQL for the id of the enrollment's current certificate: its latest (highest generation),
+    revoked or not. `enrollment_id` is a column or a bound parameter; the one rule of
+    `current_certificate`, for statements that read an enrollment as plain values."""
+    return (
+        select(Certificate.id)
+        .where(Certificate.enrollment_id == enrollment_id)
+        .order_by(Certificate.generation.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_LATEST = select(Certificate).where(
+    Certificate.id == current_certificate_id(bindparam("enrollment"))
 )
 _PENDING_CORRECTION = (
     select(NameCorrection)

@@ -23,12 +23,12 @@ from courses.certificates.services import (
 from courses.certificates.sizes import DownloadSizes, download_sizes
 from courses.extensions import db
 from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
+from courses.participants.lines import EnrollmentLine
 from courses.participants.services import (
-    completed_module_ids,
     completion_rule,
     completions,
     last_failed_attempt,
-    module_lines,
+    module_marks,
     progress,
     wrong_questions,
 )
@@ -88,9 +88,10 @@ class CertificateBlock:
 
 
 def certificate_block(
-    cert: Certificate | None, timezone: str, sizes: DownloadSizes | None = None
+    cert: Certificate | None, timezone: str, locale: str, sizes: DownloadSizes | None = None
 ) -> CertificateBlock | None:
-    """The certificate as the participant's page shows it; `sizes` when already known."""
+    """The certificate as the participant's page shows it, to a person who registered in
+    `locale`; `sizes` when already known."""
     if cert is None:
         return None
     return CertificateBlock(
@@ -101,7 +102,7 @@ def certificate_block(
         holder_name=cert.holder_name,
         revoked=format_day(cert.revoked_at, timezone) if cert.revoked_at else None,
         verify_url=verify_url(cert.code),
-        other_language="es" if cert.enrollment.locale == "en" else "en",
+        other_language="es" if locale == "en" else "en",
         **_download_sizes(cert, sizes),
     )
 
@@ -122,7 +123,7 @@ def file_size(size: int) -> str:
     return f"{size / 1000 / 1000:.1f} MB"
 
 
-def deadline_text(enrollment: Enrollment, now: datetime) -> str | None:
+def deadline_text(enrollment: Enrollment | EnrollmentLine, now: datetime) -> str | None:
     """ "Puedes completar los módulos hasta …" or "El plazo … terminó el …"; None if no limit."""
     edition = enrollment.edition
     if edition.complete_by is None:
@@ -134,7 +135,7 @@ def deadline_text(enrollment: Enrollment, now: datetime) -> str | None:
     return _("El plazo para completar los módulos terminó el %(when)s.", when=when)
 
 
-def rule_text(enrollment: Enrollment, certified: bool = False) -> str:
+def rule_text(enrollment: Enrollment | EnrollmentLine, certified: bool = False) -> str:
     """How modules are completed in this course, in plain words (no "undo" once certified)."""
     course = enrollment.edition.course
     if course.completion == "quiz":
@@ -156,7 +157,7 @@ def rule_text(enrollment: Enrollment, certified: bool = False) -> str:
     )
 
 
-def whatsapp_link(enrollment: Enrollment, token: str, language: str) -> str:
+def whatsapp_link(enrollment: Enrollment | EnrollmentLine, token: str, language: str) -> str:
     """A wa.me link that lets people keep their personal link in their own chat."""
     message = _(
         "Mi enlace personal del curso «%(course)s»: %(link)s",
@@ -166,7 +167,9 @@ def whatsapp_link(enrollment: Enrollment, token: str, language: str) -> str:
     return "https://wa.me/?text=" + quote(message, safe="")
 
 
-def status_text(enrollment: Enrollment, done: int, total: int, certified: bool) -> str:
+def status_text(
+    enrollment: Enrollment | EnrollmentLine, done: int, total: int, certified: bool
+) -> str:
     """Where the person stands, in words: waiting list, registered, in progress, completed."""
     if enrollment.is_withdrawn:
         return _("Dejaste esta edición")
@@ -182,7 +185,7 @@ def status_text(enrollment: Enrollment, done: int, total: int, certified: bool) 
 
 
 def home_context(
-    enrollment: Enrollment,
+    enrollment: Enrollment | EnrollmentLine,
     token: str,
     now: datetime,
     language: str,
@@ -190,11 +193,12 @@ def home_context(
     sizes: DownloadSizes | None = None,
 ) -> dict:
     """Everything `/my/<token>` shows; `cert` is the enrollment's `current_certificate` (the
-    view has looked it up already), `sizes` its download sizes when the view knows them."""
+    view has looked it up already), `sizes` its download sizes when the view knows them.
+    `enrollment` is the ORM object or, on the page itself, its plain values (`home_lines`)."""
     edition = enrollment.edition
     course = edition.course
-    done_ids = completed_module_ids(enrollment)
-    lines = module_lines(course.id)
+    lines = module_marks(course.id, enrollment.id)
+    done_ids = {m.id for m in lines if m.completed}
     done, total = progress(enrollment, done_ids, lines)
     # A correction is requested of a certificate (before one, the name changes at once): with
     # none there is nothing to look up, and most people on the page have none yet.
@@ -214,10 +218,10 @@ def home_context(
         "rule_text": rule_text(enrollment, certified=cert is not None),
         "deadline_text": deadline_text(enrollment, now),
         "modules": [
-            ModuleRow(m.position, localized(m.title, language), m.minutes, m.id in done_ids)
+            ModuleRow(m.position, localized(m.title, language), m.minutes, m.completed)
             for m in lines
         ],
-        "certificate": certificate_block(cert, course.timezone, sizes),
+        "certificate": certificate_block(cert, course.timezone, enrollment.locale, sizes),
         "pending_name": pending.requested_name if pending else None,
         "whatsapp_link": whatsapp_link(enrollment, token, language),
         "withdrawn": enrollment.is_withdrawn,

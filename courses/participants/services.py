@@ -16,9 +16,11 @@ from sqlalchemy.orm import joinedload
 
 from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
+from courses.catalog.lines import shared
 from courses.catalog.models import Edition, Module
 from courses.certificates.models import Certificate
 from courses.certificates.services import current_certificate, issue_certificate
+from courses.database import plain_rows
 from courses.extensions import db
 from courses.i18n import format_deadline, localized
 from courses.mail.services import queue_email
@@ -45,8 +47,8 @@ def progress(
     modules: Sequence[object] | None = None,
 ) -> tuple[int, int]:
     """(completed modules, modules in the course); `done_ids` from `completions` (or
-    `completed_module_ids`) saves a query, `modules` (the course's, as `module_lines` reads
-    them) another."""
+    `module_marks`) saves a query, `modules` (the course's, as `module_marks` reads them)
+    another."""
     total = len(enrollment.edition.course.modules if modules is None else modules)
     if done_ids is not None:
         return len(done_ids), total
@@ -64,16 +66,13 @@ def completions(enrollment: Enrollment) -> dict[int, ModuleCompletion]:
     return {row.module_id: row for row in rows}
 
 
-def completed_module_ids(enrollment: Enrollment) -> set[int]:
-    """The ids of the modules the enrollment completed, as plain values (for a page that only
-    marks them: no ORM objects to build)."""
-    return set(db.session.scalars(_COMPLETED_IDS, {"enrollment": enrollment.id}))
-
-
-def module_lines(course_id: int) -> list[Row]:
-    """The course's modules as plain rows (id, position, title, minutes), in order: what a
-    list of them shows, without the ORM's lazy load of `Course.modules`."""
-    return list(db.session.execute(_MODULE_LINES, {"course": course_id}))
+def module_marks(course_id: int, enrollment_id: int) -> list[Row]:
+    """The course's modules as plain rows (id, position, title, minutes, completed), in order,
+    each marked completed or not by this enrollment: what the personal page lists, in one
+    statement, without the ORM's lazy load of `Course.modules`."""
+    return list(
+        plain_rows(db.session, _MODULE_MARKS, {"course": course_id, "enrollment": enrollment_id})
+    )
 
 
 def module_by_position(enrollment: Enrollment, position: int) -> Module | None:
@@ -234,9 +233,13 @@ def last_failed_attempt(enrollment: Enrollment, module: Module) -> QuizAttempt |
     return attempt if attempt is not None and not attempt.passed else None
 
 
-def confirm_email(enrollment: Enrollment, now: datetime) -> bool:
-    """The personal link was opened: the e-mail address works. True the first time."""
-    if enrollment.confirmed_at is not None:
+def confirm_email(enrollment_id: int, now: datetime) -> bool:
+    """The personal link was opened: the e-mail address works. True the first time.
+
+    By id: the personal page reads plain values (participants/lines.py), and only this first
+    visit's write needs the row itself, loaded inside the short write."""
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.confirmed_at is not None:
         return False
     enrollment.confirmed_at = now
     db.session.flush()
@@ -253,25 +256,46 @@ _BY_TOKEN_HASH = (
 _COMPLETIONS = select(ModuleCompletion).where(
     ModuleCompletion.enrollment_id == bindparam("enrollment")
 )
-# Core statements of the table columns, for pages that show plain values: they skip the ORM's
-# compile and result steps (see courses/catalog/services.py's module lines).
+# A Core statement of the table columns, for the page that shows plain values: it skips the
+# ORM's compile and result steps (see courses/catalog/services.py's module lines). Titles are
+# read through SharedJSON: the page only reads them.
 _COMPLETION = ModuleCompletion.__table__.c
-_COMPLETED_IDS = select(_COMPLETION.module_id).where(
-    _COMPLETION.enrollment_id == bindparam("enrollment")
-)
 _MODULE = Module.__table__.c
-_MODULE_LINES = (
-    select(_MODULE.id, _MODULE.position, _MODULE.title, _MODULE.minutes)
+_MODULE_MARKS = (
+    select(
+        _MODULE.id,
+        _MODULE.position,
+        shared(_MODULE.title),
+        _MODULE.minutes,
+        _COMPLETION.module_id.is_not(None).label("completed"),
+    )
+    .select_from(
+        Module.__table__.outerjoin(
+            ModuleCompletion.__table__,
+            (_COMPLETION.module_id == _MODULE.id)
+            & (_COMPLETION.enrollment_id == bindparam("enrollment")),
+        )
+    )
     .where(_MODULE.course_id == bindparam("course"))
     .order_by(_MODULE.position)
 )
 
 
-def enrollment_by_token(token: str) -> Enrollment | None:
-    """The enrollment a personal link opens; None for an unknown token or erased data."""
+def link_hash(token: str) -> str | None:
+    """What a personal link's token is looked up by; None for a text no token can be."""
     if not token or len(token) > 64:
         return None
-    enrollment = db.session.scalars(_BY_TOKEN_HASH, {"hash": hash_token(token)}).first()
+    return hash_token(token)
+
+
+def enrollment_by_token(token: str) -> Enrollment | None:
+    """The enrollment a personal link opens; None for an unknown token or erased data.
+
+    The personal page itself reads plain values instead (`participants.lines.home_lines`)."""
+    hashed = link_hash(token)
+    if hashed is None:
+        return None
+    enrollment = db.session.scalars(_BY_TOKEN_HASH, {"hash": hashed}).first()
     if enrollment is None or enrollment.erased_at is not None:
         return None
     return enrollment

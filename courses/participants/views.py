@@ -23,6 +23,7 @@ from courses.forms import ActionForm
 from courses.i18n import current_language
 from courses.participants import pages, services
 from courses.participants.forms import LostLinkForm, NameForm, quiz_answers, quiz_form
+from courses.participants.lines import EnrollmentLine, home_lines
 from courses.participants.services import CompletionRefused
 from courses.registration import withdrawal
 from courses.registration.models import Enrollment
@@ -55,18 +56,26 @@ def _module(enrollment: Enrollment, number: int):
 
 @bp.get("/my/<token>")
 def home(token: str):
-    enrollment = _enrollment(token)
+    # The page people come back to: read as plain values (participants/lines.py); the ORM
+    # objects only for what writes or needs them (a first visit, a certificate).
+    enrollment = home_lines(token)
+    if enrollment is None:
+        abort(404)
     now = clock.now()
     if enrollment.confirmed_at is None:
         enrollment_id = enrollment.id
         try:
             # Only a first visit writes: the others take no lock (a hot page).
             with write_apart(db.session):
-                services.confirm_email(enrollment, now)
+                services.confirm_email(enrollment_id, now)
         except OperationalError:
             # A busy database must not keep people from their page; the next visit confirms.
             log.warning("could not record the confirmation of enrollment %s", enrollment_id)
-    cert = current_certificate(enrollment)
+    cert = (
+        db.session.get(Certificate, enrollment.certificate_id)
+        if enrollment.certificate_id is not None
+        else None
+    )
     sizes = _kept_download_sizes(enrollment, cert)
     context = pages.home_context(enrollment, token, now, current_language(), cert, sizes)
     return render_template(
@@ -76,7 +85,9 @@ def home(token: str):
     )
 
 
-def _kept_download_sizes(enrollment: Enrollment, cert: Certificate | None) -> DownloadSizes | None:
+def _kept_download_sizes(
+    enrollment: Enrollment | EnrollmentLine, cert: Certificate | None
+) -> DownloadSizes | None:
     """The first visit after a certificate is issued (or changed) measures its downloads'
     sizes, shown beside the links, and keeps them: 25 ms once instead of on every visit.
     Returns the sizes (None without a valid certificate, or when the page must measure them),

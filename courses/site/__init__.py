@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     from courses.i18n import install_template_gettext
     from courses.registration.rules import printable
     from courses.site import errors, headers, health, http_cache, logging, sessions
-    from courses.site.views import bp, template_globals
+    from courses.site.views import bp, fixed_url, template_globals
 
     # Before any blueprint adds its rules, so every `<int:…>` uses it.
     app.url_map.converters["int"] = DatabaseInteger
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     # stored before the name rule (a U+202E in a name) must not reorder what follows it.
     app.jinja_env.finalize = printable
     install_template_gettext(app)
+    app.jinja_env.globals["fixed_url"] = fixed_url
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
     logging.init_app(app)

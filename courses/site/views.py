@@ -68,3 +68,20 @@ def _links(here: str) -> tuple[tuple[str, str, str], ...]:
 @lru_cache(maxsize=512)
 def _links_in_request(script_root: str, here: str) -> tuple[tuple[str, str, str], ...]:
     return _links(here)
+
+
+def fixed_url(endpoint: str, **values: str) -> str:
+    """`url_for` for the links every page carries (the stylesheet, the header's and footer's):
+    built once per mount point. They read the same on every page, and the URL map does not
+    change while the process runs; nor do static files outside debug, whose fingerprint
+    (`?v=`) would otherwise cost a stat of the file on every page. Never for personal values:
+    what is built here stays in the process's memory."""
+    if not request or current_app.debug:  # an e-mail's external links; files being edited
+        return url_for(endpoint, **values)
+    return _fixed_url(request.script_root, endpoint, tuple(sorted(values.items())))
+
+
+@lru_cache(maxsize=64)
+def _fixed_url(script_root: str, endpoint: str, values: tuple[tuple[str, str], ...]) -> str:
+    return url_for(endpoint, **dict(values))
+

@@ -13,7 +13,7 @@ from courses.extensions import db
 from courses.mail.models import OutboxMessage
 from courses.participants.services import mark_module
 from courses.registration.models import Enrollment
-from tests.factories import FORM_URL, NOW, VALID, enroll, make_course
+from tests.factories import FORM_URL, NOW, VALID, complete, enroll, make_certificate, make_course
 from tests.factories import csrf_in as csrf_token
 from tests.factories import csrf_token as form_token
 
@@ -117,3 +117,30 @@ def test_lost_by_phone_is_limited_per_number_however_written_in_one_sentence(lim
     assert "Vuelve a intentarlo en" in refused.text and "minutos" in refused.text
     assert "Espera un momento" not in refused.text
     assert ask("987654321").status_code == 303, "another number is still served"
+
+
+def test_personal_page_shows_the_latest_certificate_and_the_other_language_of_its_holder(
+    app, client
+):
+    """The page reads its enrollment as plain values: the current certificate is the highest
+    generation (a reissue, not the first), the other-language link follows the person's own
+    language, and each module is marked by this person's completions only."""
+    app.config["FIXED_NOW"] = NOW
+    with app.app_context():
+        edition = make_course()
+        enrollment, token = enroll(edition, locale="en", confirmed=True)
+        other, other_token = enroll(edition, email="otra@example.org", confirmed=True)
+        complete(enrollment, 1, 2, 3, 4, 5, 6)
+        complete(other, 1)
+        first = make_certificate(enrollment, code="ABCDE23456")
+        first.revoked_at = NOW
+        make_certificate(enrollment, code="FGHJK23456", generation=2)
+        db.session.commit()
+    page = client.get(f"/my/{token}").text
+    assert "FGHJK" in page and "ABCDE" not in page
+    assert "Descargar el certificado en español (PDF)" in page
+    assert "Download the certificate in English" not in page
+    assert page.count(">Completado<") == 6
+    other_page = client.get(f"/my/{other_token}").text
+    assert "Tu certificado" not in other_page
+    assert other_page.count(">Completado<") == 1 and other_page.count(">Pendiente<") == 5

@@ -1,10 +1,12 @@
-"""The course page's course and editions as plain values, read in one Core statement.
+"""The course page's (and the empty registration form's) course and editions as plain values,
+read in one Core statement.
 
-The course page runs on every public visit and only reads. Built as ORM objects (the course
-joined to its editions), the look-up was a third of the page's database time and a fifth of
-its CPU: identity map, instance state, the joined eager loader. A Core statement of the
-columns the page shows skips all of that; the rules (`Edition.state`, `current_edition`,
-`registration_state`) read the same attribute names from these values.
+Both pages run on every public visit and only read. Built as ORM objects (the course joined
+to its editions), the look-up was a third of the course page's database time and a fifth of
+its CPU (a quarter of the form's): identity map, instance state, the joined eager loader, and
+every JSON column decoded again. A Core statement of the columns the pages show skips all of
+that; the rules (`Edition.state`, `current_edition`, `registration_state`) read the same
+attribute names from these values.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ _COURSE_LINES = (
         _COURSE.timezone,
         shared(_COURSE.countries),
         shared(_COURSE.contacts),
+        shared(_COURSE.questions),
         _EDITION.id,
         _EDITION.slug,
         _EDITION.registration_opens,
@@ -82,7 +85,8 @@ _COURSE_LINES = (
 
 @dataclass(eq=False)
 class CourseLines:
-    """What the course page reads of a course, with its editions (as `Course.editions`)."""
+    """What the course page and the form read of a course, with its editions (as
+    `Course.editions`)."""
 
     id: int
     slug: str
@@ -94,12 +98,13 @@ class CourseLines:
     timezone: str
     countries: list
     contacts: list
+    questions: list
     editions: list[EditionLine] = field(default_factory=list)
 
 
 @dataclass(eq=False)
 class EditionLine:
-    """What the course page reads of an edition; `course` as `Edition.course`."""
+    """What the course page and the form read of an edition; `course` as `Edition.course`."""
 
     id: int
     slug: str
@@ -118,6 +123,6 @@ def course_lines(course_slug: str) -> CourseLines | None:
     if not rows:
         return None
     first = rows[0]
-    course = CourseLines(*first[:10])
-    course.editions = [EditionLine(*row[10:], course=course) for row in rows if row[10] is not None]
+    course = CourseLines(*first[:11])
+    course.editions = [EditionLine(*row[11:], course=course) for row in rows if row[11] is not None]
     return course

@@ -137,6 +137,16 @@ def course_lines_or_404(course_slug: str) -> CourseLines:
     return course
 
 
+def edition_lines_or_404(course_slug: str, edition_slug: str) -> EditionLine:
+    """The edition `edition_slug` of course `course_slug` as plain values (see `lines`), its
+    course's other editions beside it, or a 404: what the empty registration form reads."""
+    course = course_lines_or_404(course_slug)
+    edition = next((e for e in course.editions if e.slug == edition_slug), None)
+    if edition is None:
+        abort(404)
+    return edition
+
+
 def get_edition_or_404(
     course_slug: str, edition_slug: str, *, with_editions: bool = True
 ) -> Edition:
@@ -302,7 +312,7 @@ def is_full(edition: Edition | EditionLine) -> bool:
     return edition.capacity > 0 and enrollment_counts(edition)["registered"] >= edition.capacity
 
 
-def open_edition(course: Course, now: datetime) -> Edition | None:
+def open_edition(course: Course | CourseLines, now: datetime) -> Edition | EditionLine | None:
     """The course's open edition closing soonest, or None."""
     open_ = [e for e in course.editions if e.state(now) == OPEN]
     return min(open_, key=lambda e: e.registration_closes) if open_ else None

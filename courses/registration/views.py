@@ -17,9 +17,11 @@ from flask_babel import gettext as _
 
 from courses import clock, limits
 from courses.catalog.contacts import course_contacts
+from courses.catalog.lines import EditionLine
 from courses.catalog.models import Edition
 from courses.catalog.services import (
     current_edition,
+    edition_lines_or_404,
     get_course_or_404,
     get_edition_or_404,
     is_full,
@@ -113,7 +115,7 @@ def register(course: str, edition: str):
     return personal_form(make_response(html, status), refused=True)
 
 
-def _form(found: Edition, language: str) -> RegistrationForm:
+def _form(found: Edition | EditionLine, language: str) -> RegistrationForm:
     form = registration_form(found.course.questions or [], language)
     form.offer_countries(list(found.course.countries), language)
     return form
@@ -133,8 +135,11 @@ def _error_summary(form: RegistrationForm) -> list[tuple[str, str, str]]:
 
 
 def _empty_form(course: str, edition: str) -> str:
-    """The form as first shown; ?country=XX preselects a country and shows its time."""
-    found = get_edition_or_404(course, edition)
+    """The form as first shown; ?country=XX preselects a country and shows its time.
+
+    Read as plain values (catalog/lines.py), as the course page is: the form only reads, and
+    the ORM's edition with its course was a quarter of the page's CPU."""
+    found = edition_lines_or_404(course, edition)
     language = current_language()
     form = _form(found, language)
     # An explicit choice (from the course page) wins; else the browser's region (es-PE).
@@ -198,7 +203,7 @@ def _applicant(form: RegistrationForm) -> rules.Applicant:
     )
 
 
-def _page(edition: Edition, now, language: str, chosen: str) -> dict:
+def _page(edition: Edition | EditionLine, now, language: str, chosen: str) -> dict:
     """Plain values both pages show: course, edition, state in words, phone examples."""
     course = edition.course
     countries = list(course.countries)
@@ -217,7 +222,9 @@ def _page(edition: Edition, now, language: str, chosen: str) -> dict:
     }
 
 
-def _elsewhere(edition: Edition, now, language: str, notice_form: NoticeForm | None = None):
+def _elsewhere(
+    edition: Edition | EditionLine, now, language: str, notice_form: NoticeForm | None = None
+):
     """For an edition not taking registrations: the open one, else the "avísame" form."""
     other = open_edition(edition.course, now)
     if edition.state(now) == "open" or (other is not None and other is not edition):

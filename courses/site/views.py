@@ -84,4 +84,3 @@ def fixed_url(endpoint: str, **values: str) -> str:
 @lru_cache(maxsize=64)
 def _fixed_url(script_root: str, endpoint: str, values: tuple[tuple[str, str], ...]) -> str:
     return url_for(endpoint, **dict(values))
-

@@ -27,6 +27,7 @@ from reportlab.pdfgen import canvas
 
 from courses.certificates.content import CertificateContent, content_for
 from courses.certificates.models import Certificate
+from courses.certificates.recent import recent
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 REGULAR = FONTS / "DejaVuSans.ttf"
@@ -41,7 +42,7 @@ TEXT = (33, 37, 41)
 QR_MASK = 0
 
 
-@lru_cache(maxsize=64)
+@recent(maxsize=64)
 def qr_code(text: str) -> segno.QRCode:
     # Error correction "M" survives a crease or a smudge on a printed copy.
     return segno.make_qr(text, error="m", mask=QR_MASK)
@@ -52,15 +53,14 @@ def render_pdf(cert: Certificate, language: str | None = None) -> bytes:
     return _pdf(content_for(cert, language), cert.issued_at)
 
 
-@lru_cache(maxsize=4096)
 def pdf_size(text: CertificateContent, issued_at: datetime) -> int:
-    """Bytes of the PDF of this content: rendered once per process, however often the
-    personal page shows the size (a function of the content only, like the PDF itself)."""
+    """Bytes of the PDF of this content (the personal page keeps them: certificates/sizes.py)."""
     return len(_pdf(text, issued_at))
 
 
-# Phones often retry a download; the output depends only on the content, so recent ones are kept.
-@lru_cache(maxsize=32)
+# Phones often retry a download; the output depends only on the content, so recent ones are
+# kept, a few minutes at most (recent.py: the content names the holder).
+@recent(maxsize=32)
 def _pdf(text: CertificateContent, issued_at: datetime) -> bytes:
     _register_fonts()
     buffer = io.BytesIO()

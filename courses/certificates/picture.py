@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from courses.certificates.content import CertificateContent, content_for
 from courses.certificates.documents import BOLD, INK, REGULAR, TEXT, qr_code
 from courses.certificates.models import Certificate
+from courses.certificates.recent import recent
 
 PNG_SIZE = (1240, 877)  # A4 landscape at about 106 dpi: readable on a phone, small to send
 
@@ -39,13 +40,12 @@ def render_png(cert: Certificate, language: str | None = None) -> bytes:
     return _png(content_for(cert, language))
 
 
-@lru_cache(maxsize=4096)
 def png_size(text: CertificateContent) -> int:
-    """Bytes of the PNG of this content, rendered once per process (see documents.pdf_size)."""
+    """Bytes of the PNG of this content (the personal page keeps them: certificates/sizes.py)."""
     return len(_png(text))
 
 
-@lru_cache(maxsize=32)
+@recent(maxsize=32)  # as documents._pdf: a phone's retries, a few minutes at most
 def _png(text: CertificateContent) -> bytes:
     width, height = PNG_SIZE
     image = Image.new("RGB", PNG_SIZE, "white")

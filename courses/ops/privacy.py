@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 
 from courses.api.models import WebhookDelivery
 from courses.catalog.models import Course, Edition
+from courses.certificates import recent
 from courses.certificates.models import NameCorrection
 from courses.coordination.models import AuditEntry
 from courses.extensions import db
@@ -62,6 +63,9 @@ def erase_enrollment(enrollment: Enrollment, now: datetime) -> None:
         delete(WebhookDelivery).where(WebhookDelivery.enrollment_id == enrollment.id)
     )
     db.session.flush()
+    # Recent certificate renders name the holder: this process drops them now, the others
+    # within minutes (certificates/recent.py).
+    recent.forget()
 
 
 #: What replaces a text of the audit log that names an erased person.

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from flask_babel import gettext as _
 from rapidfuzz.distance import Levenshtein
@@ -46,9 +45,9 @@ class MergeResult:
     certificate_code: str | None
 
 
-@lru_cache(maxsize=4096)
 def _plain(text: str) -> str:
-    # Cached: a page's neighbours are a few hundred namesakes spelt in a handful of ways.
+    # Not cached for the process: the folded names would stay in memory after erasure
+    # (certificates/recent.py says why); the look-up below folds each name once per call.
     decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -80,8 +79,11 @@ def likely_duplicates(scoped: Select, of: Collection[int] | None = None) -> dict
     by_phone: dict[str, list[int]] = defaultdict(list)
     by_name: dict[str, list[tuple[int, str]]] = defaultdict(list)
     people: list[tuple[int, str, str, str]] = []
+    folded: dict[str, str] = {}  # a page's namesakes are spelt in a handful of ways
     for id_, name, email_key, phone in rows:
-        plain = _plain(name)
+        plain = folded.get(name)
+        if plain is None:
+            plain = folded[name] = _plain(name)
         if phone:
             by_phone[phone].append(id_)
         by_name[plain].append((id_, email_key))

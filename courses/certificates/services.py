@@ -38,7 +38,6 @@ class CertificateError(Exception):
         self.message = message
 
 
-# Built once (the personal page asks on every visit): a statement keeps its cache key.
 def current_certificate_id(enrollment_id) -> ScalarSelect:
     """SQL for the id of the enrollment's current certificate: its latest (highest generation),
     revoked or not. `enrollment_id` is a column or a bound parameter; the one rule of
@@ -52,6 +51,7 @@ def current_certificate_id(enrollment_id) -> ScalarSelect:
     )
 
 
+# Built once (the personal page asks on every visit): a statement keeps its cache key.
 _LATEST = select(Certificate).where(
     Certificate.id == current_certificate_id(bindparam("enrollment"))
 )

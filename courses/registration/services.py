@@ -23,13 +23,8 @@ from courses.catalog.models import Edition
 from courses.catalog.services import module_titles, registration_state
 from courses.extensions import db
 from courses.i18n import format_deadline, localized, timezone_label
-from courses.mail.services import (
-    Rendered,
-    prepare_email,
-    queue_email,
-    queue_prepared,
-    render_email,
-)
+from courses.mail.frames import render_personal
+from courses.mail.services import Rendered, prepare_email, queue_email, queue_prepared
 from courses.registration import rules, seats, tokens
 from courses.registration.models import REGISTERED, WAITING, Enrollment
 from courses.registration.rules import Applicant
@@ -126,7 +121,8 @@ def prepare(
     )
     _, template = MAIL_FOR_STATUS[REGISTERED]
     context = mail_context(enrollment, language, edition)
-    confirmation = render_email(f"registration/{template}", language, context)
+    # Every confirmation of an edition is one message but for the name and the link.
+    confirmation = render_personal(f"registration/{template}", language, context)
     return Draft(enrollment, confirmation)
 
 

@@ -71,22 +71,28 @@ _COURSE_LINES = (
         shared(_COURSE.countries),
         shared(_COURSE.contacts),
         shared(_COURSE.questions),
+        _COURSE.completion,
+        _COURSE.pass_mark,
         _EDITION.id,
         _EDITION.slug,
         _EDITION.registration_opens,
         _EDITION.registration_closes,
         _EDITION.capacity,
+        _EDITION.complete_by,
     )
     .select_from(Course.__table__.outerjoin(Edition.__table__))
     .where(_COURSE.slug == bindparam("course"))
     .order_by(_EDITION.registration_closes, _EDITION.id)
 )
 
+#: Where a row's edition columns start (the course's come first).
+_EDITION_AT = 13
+
 
 @dataclass(eq=False)
 class CourseLines:
-    """What the course page and the form read of a course, with its editions (as
-    `Course.editions`)."""
+    """What the course page, the form and a registration read of a course, with its editions
+    (as `Course.editions`)."""
 
     id: int
     slug: str
@@ -99,22 +105,28 @@ class CourseLines:
     countries: list
     contacts: list
     questions: list
+    completion: str
+    pass_mark: int
     editions: list[EditionLine] = field(default_factory=list)
 
 
 @dataclass(eq=False)
 class EditionLine:
-    """What the course page and the form read of an edition; `course` as `Edition.course`."""
+    """What the course page, the form and a registration read of an edition; `course` as
+    `Edition.course`."""
 
     id: int
     slug: str
     registration_opens: datetime | None
     registration_closes: datetime
     capacity: int
+    complete_by: datetime | None
     course: CourseLines
 
-    # The model's own rule, not a copy: it reads only the two dates.
+    # The model's own rules, not copies: they read only the two dates. (`is_open` is a hybrid
+    # method: its Python side, as `Edition.is_open` at class level is its SQL expression.)
     state = Edition.state
+    is_open = Edition.__dict__["is_open"].func
 
 
 def course_lines(course_slug: str) -> CourseLines | None:
@@ -123,6 +135,10 @@ def course_lines(course_slug: str) -> CourseLines | None:
     if not rows:
         return None
     first = rows[0]
-    course = CourseLines(*first[:11])
-    course.editions = [EditionLine(*row[11:], course=course) for row in rows if row[11] is not None]
+    course = CourseLines(*first[:_EDITION_AT])
+    course.editions = [
+        EditionLine(*row[_EDITION_AT:], course=course)
+        for row in rows
+        if row[_EDITION_AT] is not None
+    ]
     return course

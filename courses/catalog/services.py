@@ -76,15 +76,6 @@ _EDITION_BY_SLUGS = (
     # edition, in one query.
     .options(joinedload(Edition.course).joinedload(Course.editions))
 )
-#: The same edition with its course only (its other editions load if asked for): what a
-#: registration (POST) reads.
-_EDITION_ALONE_BY_SLUGS = (
-    select(Edition)
-    .join(Course)
-    .where(Course.slug == bindparam("course"), Edition.slug == bindparam("edition"))
-    .options(joinedload(Edition.course))
-)
-
 #: Every course with its editions, in two queries however many courses (not one per course).
 _CATALOGUE = select(Course).order_by(Course.slug).options(selectinload(Course.editions))
 #: What the course page lists of each module, as plain rows (no ORM objects to build). Of the
@@ -111,12 +102,12 @@ _MODULE_TITLES = (
 )
 
 
-def module_titles(course: Course) -> list[dict]:
+def module_titles(course: Course | CourseLines) -> list[dict]:
     """The titles of `course`'s modules in order, {es, en} each (shared: read only).
 
     The modules already loaded if they are; else one Core statement of the titles, not the
     six ORM objects a lazy load builds (every registration's e-mail lists them)."""
-    if "modules" not in inspect(course).unloaded:
+    if isinstance(course, Course) and "modules" not in inspect(course).unloaded:
         return [module.title for module in course.modules]
     return list(plain_rows(db.session, _MODULE_TITLES, {"course": course.id}).scalars())
 
@@ -147,15 +138,9 @@ def edition_lines_or_404(course_slug: str, edition_slug: str) -> EditionLine:
     return edition
 
 
-def get_edition_or_404(
-    course_slug: str, edition_slug: str, *, with_editions: bool = True
-) -> Edition:
-    """The edition `edition_slug` of course `course_slug`, or a 404.
-
-    `with_editions=False` leaves the course's other editions out of the query (loaded when
-    asked for): a registration's rules and its e-mail never look at them."""
-    query = _EDITION_BY_SLUGS if with_editions else _EDITION_ALONE_BY_SLUGS
-    edition = db.session.scalar(query, {"course": course_slug, "edition": edition_slug})
+def get_edition_or_404(course_slug: str, edition_slug: str) -> Edition:
+    """The edition `edition_slug` of course `course_slug`, or a 404."""
+    edition = db.session.scalar(_EDITION_BY_SLUGS, {"course": course_slug, "edition": edition_slug})
     if edition is None:
         abort(404)
     return edition

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
+from courses.catalog.lines import EditionLine
 from courses.catalog.models import Edition
 from courses.catalog.services import module_titles, registration_state
 from courses.extensions import db
@@ -60,14 +61,14 @@ def enrollment_token(enrollment: Enrollment) -> str:
     return tokens.token_for(enrollment.token_salt)
 
 
-def check_open(edition: Edition, now: datetime, language: str) -> None:
+def check_open(edition: Edition | EditionLine, now: datetime, language: str) -> None:
     """Raise RegistrationClosed, in words, unless `edition` accepts registrations at `now`."""
     if not edition.is_open(now):
         raise RegistrationClosed(registration_state(edition, now, language).sentence)
 
 
 def check(
-    edition: Edition, applicant: Applicant, *, language: str, now: datetime
+    edition: Edition | EditionLine, applicant: Applicant, *, language: str, now: datetime
 ) -> rules.CleanApplicant:
     """What can refuse a registration without looking at anyone else's: the edition must be
     open at `now` and every field must follow its rule. Raises RegistrationClosed or
@@ -87,7 +88,7 @@ class Draft:
 
 
 def prepare(
-    edition: Edition,
+    edition: Edition | EditionLine,
     clean: rules.CleanApplicant,
     *,
     language: str,
@@ -126,7 +127,9 @@ def prepare(
     return Draft(enrollment, confirmation)
 
 
-def register(edition: Edition, draft: Draft, *, language: str, now: datetime) -> Registration:
+def register(
+    edition: Edition | EditionLine, draft: Draft, *, language: str, now: datetime
+) -> Registration:
     """Store the `draft` (from `prepare`) for `edition` at `now` with the place it gets, and
     queue the matching e-mail (flush only).
 
@@ -253,7 +256,9 @@ def _queue(
     )
 
 
-def mail_context(enrollment: Enrollment, language: str, edition: Edition | None = None) -> dict:
+def mail_context(
+    enrollment: Enrollment, language: str, edition: Edition | EditionLine | None = None
+) -> dict:
     """Plain values the registration e-mails show, in `language` (`edition`: the enrollment's,
     for one not stored yet)."""
     edition = edition or enrollment.edition

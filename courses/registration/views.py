@@ -63,8 +63,9 @@ def register(course: str, edition: str):
     # the database's single write lock, which should cover only the duplicate check, the seat
     # and the inserts.
     with read_only():
-        # Without the course's other editions: only a refused form, shown again, needs them.
-        found = get_edition_or_404(course, edition, with_editions=False)
+        # As plain values, as the empty form reads it: the rules, the confirmation and a
+        # refused form shown again only read the edition and its course.
+        found = edition_lines_or_404(course, edition)
         form = _form(found, language)
         if form.suggested_email.data:
             # The person tapped "¿Quisiste decir …?": that address, exactly as we suggested it.

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from courses.api import webhooks
 from courses.catalog.contacts import course_contacts
@@ -147,8 +148,7 @@ def register(
     if _writers_serialised():
         # Nobody else writes until this transaction ends, so nobody registered the address
         # since `_existing` looked: no conflict to catch, and no SAVEPOINT to pay for.
-        db.session.add(enrollment)
-        db.session.flush()
+        _insert(enrollment)
     else:
         try:
             with _savepoint():
@@ -223,6 +223,22 @@ def _already_registered(existing: Enrollment, language: str, now: datetime) -> R
     """Re-send the same personal link to the registered address; show nothing about it."""
     _queue(existing, kind="already-registered", template="mail_already", language=language, now=now)
     return Registration(existing, ALREADY)
+
+
+def _insert(enrollment: Enrollment) -> None:
+    """Store the new `enrollment` as one Core INSERT, then put it in the session as the stored
+    row it now is (its other columns load if read). The ORM's flush of this one object, its
+    unit of work, was a tenth of a registration's CPU, spent inside the write lock."""
+    columns = inspect(Enrollment).column_attrs
+    values = {
+        attribute.columns[0].name: enrollment.__dict__[attribute.key]
+        for attribute in columns
+        if attribute.key in enrollment.__dict__
+    }
+    stored = db.session.connection().execute(insert(Enrollment.__table__), values)
+    enrollment.id = stored.inserted_primary_key[0]
+    make_transient_to_detached(enrollment)
+    db.session.add(enrollment)
 
 
 def _savepoint():

@@ -18,6 +18,7 @@ of the code can be compared byte for byte: `diff <(jq . before.json) <(jq . afte
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -73,11 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(20):  # templates, translations, compiled statements: outside the count
             _post(client, args.path, body)
         cpu = []
-        for _ in range(args.rounds):
-            started = time.process_time()
-            for _ in range(args.n):
-                _post(client, args.path, body)
-            cpu.append((time.process_time() - started) / args.n * 1000)
+        with _lock_holds() as held:
+            for _ in range(args.rounds):
+                started = time.process_time()
+                for _ in range(args.n):
+                    _post(client, args.path, body)
+                cpu.append((time.process_time() - started) / args.n * 1000)
         statements = 0
 
         def count(*_args) -> None:
@@ -102,9 +104,44 @@ def main(argv: list[str] | None = None) -> int:
             f"Python calls per POST: {calls / args.n:,.0f}; "
             f"SQL statements per POST: {statements / args.n:.1f}"
         )
+        if held:
+            held.sort()
+            print(
+                "SQLite writer lock held per POST (wall): "
+                f"median {statistics.median(held):.2f} ms, "
+                f"p99 {held[int(len(held) * 0.99)]:.2f} ms, max {held[-1]:.2f} ms "
+                f"({len(held)} holds): what every other writer waits behind"
+            )
     finally:
         mail.stop()
     return 0
+
+
+@contextlib.contextmanager
+def _lock_holds():
+    """Milliseconds from each taking of the SQLite writer lock to its release (on a file)."""
+    from courses.database import WriterLock
+
+    held: list[float] = []
+    taken: dict[int, float] = {}
+    acquire, release = WriterLock.acquire, WriterLock.release
+
+    def timed_acquire(self, timeout: float) -> bool:
+        got = acquire(self, timeout)
+        taken[id(self)] = time.perf_counter()
+        return got
+
+    def timed_release(self) -> None:
+        started = taken.pop(id(self), None)
+        if started is not None:
+            held.append((time.perf_counter() - started) * 1000)
+        release(self)
+
+    WriterLock.acquire, WriterLock.release = timed_acquire, timed_release
+    try:
+        yield held
+    finally:
+        WriterLock.acquire, WriterLock.release = acquire, release
 
 
 def _body(client, path: str) -> str:

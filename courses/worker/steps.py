@@ -15,6 +15,7 @@ def steps() -> list[Step]:
     """The worker's steps, built fresh for each worker process."""
     from courses.api.worker import WebhookDeliveries
     from courses.mail.worker import MailDelivery
+    from courses.worker.checkpoint import Checkpoint
     from courses.worker.jobs import JOBS
     from courses.worker.schedule import Scheduler
 
@@ -22,4 +23,5 @@ def steps() -> list[Step]:
         MailDelivery(),
         WebhookDeliveries(),
         Scheduler(JOBS),
+        Checkpoint(),
     ]

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, quote, urlsplit
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from courses.catalog.contacts import Contact, all_contacts, course_contacts
@@ -23,6 +22,7 @@ from courses.certificates.services import (
 from courses.certificates.sizes import DownloadSizes, download_sizes
 from courses.extensions import db
 from courses.i18n import country_name, format_day, format_deadline, localized, timezone_label
+from courses.i18n import gettext as _
 from courses.participants.lines import EnrollmentLine
 from courses.participants.services import (
     completion_rule,

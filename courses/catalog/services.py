@@ -337,6 +337,10 @@ class CoursePage:
     others: list[EditionView]
     #: Whom to ask: the chosen country's contacts, or every country's.
     contacts: list[Contact]
+    #: The organizers and the countries' names as the page lists them ("Chile, Perú"): joined
+    #: here rather than by Jinja's map and join filters (34 calls a page).
+    organizers_text: str = ""
+    countries_text: str = ""
 
 
 def course_page(
@@ -358,12 +362,14 @@ def course_page(
         for e in sorted(course.editions, key=lambda e: e.registration_closes, reverse=True)
         if e is not edition
     ]
+    organizers = [localized(o, language) for o in course.organizers]
+    countries = [(code, country_name(code, language)) for code in course.countries]
     return CoursePage(
         slug=course.slug,
         title=localized(course.title, language),
         description=localized(course.description, language),
         initiative=localized(course.initiative, language),
-        organizers=[localized(o, language) for o in course.organizers],
+        organizers=organizers,
         channel_url=course.channel_url,
         modules=[
             ModuleView(
@@ -375,8 +381,10 @@ def course_page(
             )
             for m in plain_rows(db.session, _MODULE_LINES, {"course": course.id})
         ],
-        countries=[(code, country_name(code, language)) for code in course.countries],
+        countries=countries,
         current=current,
         others=others,
         contacts=course_contacts(course, language, country),
+        organizers_text=", ".join(organizers),
+        countries_text=", ".join(name for _code, name in countries),
     )

@@ -61,8 +61,8 @@ def public_page(view: Callable) -> Callable:
         personal = session.modified or token_field in g
         response.headers["Cache-Control"] = PERSONAL if personal else REVALIDATE
         # The language (cookie or Accept-Language) and the country (Accept-Language) change it.
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+        # One update: each `vary.add` writes the whole header out again.
+        response.vary.update(("Accept-Language", "Cookie"))
         return response
 
     return wrapper

@@ -76,9 +76,14 @@ def fixed_url(endpoint: str, **values: str) -> str:
     change while the process runs; nor do static files outside debug, whose fingerprint
     (`?v=`) would otherwise cost a stat of the file on every page. Never for personal values:
     what is built here stays in the process's memory."""
-    if not request or current_app.debug:  # an e-mail's external links; files being edited
+    # Five links on every page: the request is looked up once, and most links have no values.
+    try:
+        script_root = request.script_root
+    except RuntimeError:  # no request: an e-mail's external links
         return url_for(endpoint, **values)
-    return _fixed_url(request.script_root, endpoint, tuple(sorted(values.items())))
+    if current_app.debug:  # files being edited
+        return url_for(endpoint, **values)
+    return _fixed_url(script_root, endpoint, tuple(sorted(values.items())) if values else ())
 
 
 @lru_cache(maxsize=64)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Sequence
 
 from cachetools import LRUCache
@@ -32,6 +33,9 @@ MAX_FRAMES = 256
 #: does not escape it, and a value put in is never searched for markers again.
 _MARK = "\ue000{}\ue001"
 _MARKS = re.compile("\ue000([a-z_]+)\ue001")
+#: An LRU cache reorders itself on every read: one thread at a time (the development server
+#: and threaded workers serve requests side by side).
+_LOCK = threading.Lock()
 
 
 def render_personal(
@@ -41,11 +45,14 @@ def render_personal(
     message whose context differs only in the `personal` keys."""
     shared = {key: value for key, value in context.items() if key not in personal}
     key = (template, language, tuple(personal), json.dumps(shared, sort_keys=True, default=str))
-    frames = current_app.extensions.setdefault("mail_frames", LRUCache(maxsize=MAX_FRAMES))
-    frame = frames.get(key)
+    with _LOCK:
+        frames = current_app.extensions.setdefault("mail_frames", LRUCache(maxsize=MAX_FRAMES))
+        frame = frames.get(key)
     if frame is None:
         marked = {**shared, **{name: _MARK.format(name) for name in personal}}
-        frame = frames[key] = render_email(template, language, marked)
+        frame = render_email(template, language, marked)  # outside the lock: it may take a while
+        with _LOCK:
+            frames[key] = frame
     # As Jinja shows a value: through the environment's finalize (site: printable) first.
     finalize = current_app.jinja_env.finalize or str
     values = {name: str(finalize(context[name])) for name in personal}

@@ -90,3 +90,42 @@ def test_the_registration_confirmation_is_rendered_from_a_frame(app):
         assert "Inés &#34;Nené&#34; &lt;Ríos&gt;" in draft.confirmation[2]
         assert len(app.extensions["mail_frames"]) == 1
         db.session.rollback()
+
+
+def test_frames_answer_right_from_threads_side_by_side(app, monkeypatch):
+    """The development server serves requests on threads: a small cache evicting all the time,
+    eight threads at once, every message still the direct rendering."""
+    import threading
+
+    monkeypatch.setattr("courses.mail.frames.MAX_FRAMES", 2)
+    with app.app_context():
+        edition = make_course()
+        people = [
+            make_enrollment(edition, name=f"Persona {n} <{n}>", country=["CL", "PE", "MX"][n % 3])
+            for n in range(12)
+        ]
+        contexts = [services.mail_context(p, ["es", "en"][n % 2]) for n, p in enumerate(people)]
+        expected = [
+            render_email("registration/mail_confirmation", ["es", "en"][n % 2], c)
+            for n, c in enumerate(contexts)
+        ]
+        db.session.rollback()
+    wrong: list[int] = []
+
+    def render(offset: int) -> None:
+        with app.app_context():
+            for round_ in range(30):
+                n = (offset + round_) % len(contexts)
+                got = render_personal(
+                    "registration/mail_confirmation", ["es", "en"][n % 2], contexts[n]
+                )
+                if got != expected[n]:
+                    wrong.append(n)
+
+    threads = [threading.Thread(target=render, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+    assert len(app.extensions["mail_frames"]) <= 2

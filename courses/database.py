@@ -88,9 +88,18 @@ def install(engine: Engine) -> None:
         return
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_sqlite)
-    path = engine.url.database or ""
-    if path and path != ":memory:" and "mode=memory" not in str(engine.url):
+    path = _sqlite_file(engine)
+    if path is not None:
         queue_writers(engine, WriterLock.for_database(path))
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    """The path of the SQLite file behind `engine`; None for an in-memory database or another
+    server (neither has a writer lock to queue for nor a log to copy back)."""
+    path = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if "mode=memory" in str(engine.url) else path
 
 
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
@@ -112,8 +121,8 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 def checkpoint(engine: Engine) -> int | None:
     """Copy SQLite's write-ahead log back into the database file without waiting for anyone
-    (PASSIVE), outside any request's commit; the frames copied, or None off SQLite."""
-    if engine.dialect.name != "sqlite" or not engine.url.database:
+    (PASSIVE), outside any request's commit; the frames copied, or None but on a SQLite file."""
+    if _sqlite_file(engine) is None:
         return None
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -12,7 +12,7 @@ attribute names from these values.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -85,9 +85,6 @@ _COURSE_LINES = (
     .order_by(_EDITION.registration_closes, _EDITION.id)
 )
 
-#: Where a row's edition columns start (the course's come first).
-_EDITION_AT = 13
-
 
 @dataclass(eq=False)
 class CourseLines:
@@ -127,6 +124,10 @@ class EditionLine:
     # method: its Python side, as `Edition.is_open` at class level is its SQL expression.)
     state = Edition.state
     is_open = Edition.__dict__["is_open"].func
+
+
+#: Where a row's edition columns start: after one per field of `CourseLines` but its editions.
+_EDITION_AT = len(fields(CourseLines)) - 1
 
 
 def course_lines(course_slug: str) -> CourseLines | None:

@@ -1,9 +1,11 @@
 """Real SMTP servers on 127.0.0.1 for the tests that deliver mail (the fixtures are in
-tests/conftest.py): one that keeps what it accepts, one that refuses for good, one that only
-postpones, one that accepts connections and never answers, and a port nobody serves."""
+tests/conftest.py): one that keeps what it accepts, one that holds each message until told,
+one that refuses for good, one that only postpones, one that accepts connections and never
+answers, and a port nobody serves."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -33,6 +35,22 @@ class Inbox:
         self.messages.append(parsed)
         self.sessions.add(id(session))
         return "250 OK"
+
+
+class HoldingInbox(Inbox):
+    """An `Inbox` that holds every message until `release` is set: a mail server as slow as a
+    test needs, with no timing assumed. `arrived` is set when the first message is in hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        self.arrived.set()
+        while not self.release.is_set():  # the server's one event loop serves the others
+            await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
 
 
 class RefusingInbox:

@@ -2,20 +2,27 @@
 
 A commit that crossed SQLite's default threshold (1,000 pages) copied the log back itself, in
 12-20 ms inside the write lock; now only a log of `AUTOCHECKPOINT_PAGES` would make a commit do
-that, and the worker's checkpoint step does it every second, waiting for nobody. These tests
-need a SQLite file whatever TEST_DATABASE_URL says; the last one runs on the suite's database.
+that, and the worker's checkpoint thread does it every second, waiting for nobody, however
+long the mail step waits for a slow mail server. These tests need a SQLite file whatever
+TEST_DATABASE_URL says; the last one runs on the suite's database.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import text
 
-from courses import create_app, database
+from courses import clock, create_app, database
 from courses.extensions import db
+from courses.mail.services import queue_email
+from courses.mail.worker import MailDelivery
 from courses.worker.checkpoint import Checkpoint
 from courses.worker.loop import Worker
 from courses.worker.steps import steps
+from tests.smtp_servers import HoldingInbox, serving
 
 #: Rows of ~4 KB: one WAL page each, so 1,500 of them cross SQLite's default threshold.
 ROWS = 1500
@@ -57,24 +64,82 @@ def test_commits_leave_the_log_to_the_worker(site):
         assert database.checkpoint(db.engine) == copied  # all of it: nothing new to copy
 
 
-def test_the_worker_step_checkpoints_at_most_once_a_second(site, monkeypatch):
+def _log_frames(app) -> int:
+    """Frames in the log after one more commit: a log copied back whole starts again from its
+    first frame at the next commit, so a handful means a checkpoint copied it all (the look
+    is itself a checkpoint: it copies the log back too, after counting)."""
+    with app.app_context():
+        db.session.execute(text("INSERT INTO page VALUES ('x')"))
+        db.session.commit()
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            _busy, frames, _copied = connection.exec_driver_sql(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).one()
+    return frames
+
+
+def _wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_worker_step_checkpoints_on_a_thread_of_its_own(site):
     app, _ = site
     assert any(isinstance(step, Checkpoint) for step in steps())
-    step = Checkpoint()
+    step = Checkpoint(every=0.05)
     worker = Worker(app, [step], idle_seconds=0.1)
     _fill(app)
-    copies = []
-    real = database.checkpoint
-    monkeypatch.setattr(database, "checkpoint", lambda engine: copies.append(real(engine)))
-    clock = [1000.0]
-    monkeypatch.setattr("courses.worker.checkpoint.time.monotonic", lambda: clock[0])
     with app.app_context():
         assert step.run(worker) is False  # never "more waiting": the loop may sleep
-        clock[0] += 0.5
-        step.run(worker)  # too soon
-        clock[0] += 0.6
-        step.run(worker)
-    assert len(copies) == 2 and copies[0] > ROWS
+        step.run(worker)  # one thread, however many turns start it
+    try:
+        assert _wait_for(lambda: step.runs >= 2)
+        assert [t.name for t in threading.enumerate()].count("checkpoint") == 1
+        assert _log_frames(app) < 10
+    finally:
+        step.close()
+    assert "checkpoint" not in [t.name for t in threading.enumerate()]
+
+
+def test_the_log_is_copied_back_while_a_slow_mail_server_holds_the_mail_step(site):
+    """A turn waits for its mail step, which waits for the mail server (2 s per message at a
+    slow provider, 20 to a batch): the checkpoint must not wait with it, or a burst of
+    registrations meanwhile grows the log until a request's commit copies it back."""
+    app, _ = site
+    with app.app_context():
+        db.create_all()
+        queue_email(
+            kind="confirmation",
+            recipient="ana@example.org",
+            template="unused",
+            language="es",
+            now=clock.now(),
+            rendered=("Tu inscripción", "Hola", None),
+        )
+        db.session.commit()
+    with serving(HoldingInbox()) as inbox:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=inbox.port, MAIL_TIMEOUT=60)
+        checkpoint = Checkpoint(every=0.05)
+        worker = Worker(app, [checkpoint, MailDelivery()], idle_seconds=0.1)  # as steps()
+        running = threading.Thread(target=worker.run)
+        running.start()
+        try:
+            assert inbox.arrived.wait(20)  # the mail step is in the middle of its batch
+            _fill(app)
+            runs = checkpoint.runs
+            assert _wait_for(lambda: checkpoint.runs > runs)
+            assert _log_frames(app) < 10
+            assert inbox.messages == []  # all of it while the mail server still held the step
+        finally:
+            inbox.release.set()
+            worker.stop()
+            running.join(30)
+    assert len(inbox.messages) == 1
 
 
 def test_checkpoint_is_for_sqlite_files_only(app):

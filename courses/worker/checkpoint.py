@@ -1,35 +1,72 @@
-"""The worker's checkpoint step (SQLite): the write-ahead log copied back outside any request.
+"""The worker's checkpoint (SQLite): the write-ahead log copied back outside any request.
 
 SQLite appends every commit to its write-ahead log and copies the log back into the database
 file from time to time. Left to itself, it does that inside the commit that crosses the
 threshold, so one registration in ~150 paid 12-20 ms inside the write lock while every other
-writer waited (`database.AUTOCHECKPOINT_PAGES`). The worker turns every half second or so;
-a PASSIVE checkpoint there waits for nobody and is never waited for. On PostgreSQL it does
-nothing.
+writer waited (`database.AUTOCHECKPOINT_PAGES`). Here a PASSIVE checkpoint, which waits for
+nobody and is never waited for, runs every second.
+
+It runs on a thread of its own, not in the worker's turn: a turn waits for the mail step, and
+with a mail server taking 2 s per message a batch of 20 keeps the mail step busy for 40 s. A
+burst of registrations meanwhile (the launch of a cycle, announced in a WhatsApp group) grew
+the log past the threshold, and a registration's commit copied tens of megabytes back inside
+the write lock. The thread waits on sqlite3 calls without the GIL, so it takes nothing from
+the mail step. On PostgreSQL (or an in-memory database) the thread ends after its first look.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 
 from courses import database
 from courses.extensions import db
+
+log = logging.getLogger(__name__)
 
 #: Seconds between two checkpoints: often enough that the log stays small.
 EVERY_SECONDS = 1.0
 
 
 class Checkpoint:
-    """Copies SQLite's log back into the database file, at most once a second."""
+    """Copies SQLite's log back into the database file once a second, on a thread."""
 
     name = "checkpoint"
 
-    def __init__(self) -> None:
-        self._last = 0.0
+    def __init__(self, every: float = EVERY_SECONDS) -> None:
+        self.every = every
+        #: Checkpoints run so far (tests and the worker's log read it).
+        self.runs = 0
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._needed = True
 
     def run(self, worker) -> bool:
-        if time.monotonic() - self._last < EVERY_SECONDS:
-            return False
-        self._last = time.monotonic()
-        database.checkpoint(db.engine)
-        return False
+        """Start the checkpointing thread (again, if it ended by accident); never waits."""
+        if self._needed and (self._thread is None or not self._thread.is_alive()):
+            self._thread = threading.Thread(
+                target=self._serve, args=(db.engine,), name="checkpoint", daemon=True
+            )
+            self._thread.start()
+        return False  # never "more waiting": the loop may sleep
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the thread (a checkpoint in hand finishes first: it is PASSIVE, so short)."""
+        if self._thread is None:
+            return
+        self._closing.set()
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _serve(self, engine) -> None:
+        while True:
+            try:
+                if database.checkpoint(engine) is None:
+                    self._needed = False  # not a SQLite file: nothing to copy back, ever
+                    return
+                self.runs += 1
+            except Exception:
+                # A busy or vanished file: the next second tries again, as a step would.
+                log.exception("worker: checkpoint failed")
+            if self._closing.wait(self.every):
+                return

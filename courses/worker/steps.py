@@ -20,8 +20,8 @@ def steps() -> list[Step]:
     from courses.worker.schedule import Scheduler
 
     return [
+        Checkpoint(),  # first: it only starts its thread, which the mail step must not delay
         MailDelivery(),
         WebhookDeliveries(),
         Scheduler(JOBS),
-        Checkpoint(),
     ]

@@ -18,14 +18,19 @@ class MailDelivery:
     def __init__(self) -> None:
         #: Consecutive batches the mail server could not take; the worker backs off.
         self.server_failures = 0
+        #: Whether the last batch was full: then more is due, and the claim itself finds out.
+        self.full = False
 
     def run(self, worker) -> bool:
         now = clock.now()
-        # A read that takes no lock (SQLite: plain BEGIN): most polls find nothing due.
+        # A read that takes no lock (SQLite: plain BEGIN): most polls find nothing due, and
+        # a claim would take the write lock to find that out. After a full batch (a burst of
+        # registrations) the read is skipped: the claim finds what is due, or nothing.
         with database.read_only():
-            due = delivery.next_due(now)
+            due = now if self.full else delivery.next_due(now)
             budget = delivery.rate_budget(now) if due is not None and due <= now else None
             db.session.rollback()
+        self.full = False
         if due is None or due > now or budget == 0:
             return False
         limit = delivery.BATCH if budget is None else min(delivery.BATCH, budget)
@@ -36,4 +41,5 @@ class MailDelivery:
             worker.sleep(min(MAX_SERVER_BACKOFF, 2.0**self.server_failures))
             return False
         self.server_failures = 0
-        return len(claimed) == limit
+        self.full = len(claimed) == limit
+        return self.full

@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import event
 
 from courses.extensions import db
 from courses.mail import delivery, services
@@ -312,3 +313,43 @@ def test_outbox_status_shows_the_backlog(app, client, runner, busy_server):
         "outbox: 1 due, 1 waiting for a retry, 0 being sent, 0 given up; "
         "oldest due message waiting 30 s"
     )
+
+
+def test_after_a_full_batch_the_next_turn_claims_without_asking_first(
+    app, client, smtp_server, monkeypatch
+):
+    """Idle turns only read (no write lock); during a burst, the full batch says more is due."""
+    with app.app_context():
+        make_course()
+        db.session.commit()
+        engine = db.engine
+    use_smtp(app, smtp_server.port)
+    monkeypatch.setattr(delivery, "BATCH", 2)
+    for number in range(3):
+        submit(client, email=f"persona{number}@example.org")
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement.lower())
+
+    def asked_and_claimed() -> tuple[bool, bool]:
+        asked = any("min(outbox_message.next_attempt_at)" in s for s in statements)
+        claimed = any(s.startswith("update outbox_message set attempts") for s in statements)
+        statements.clear()
+        return asked, claimed
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        step = MailDelivery()
+        with app.app_context():
+            assert step.run(FakeWorker()) is True  # a full batch of 2
+        assert asked_and_claimed() == (True, True)
+        with app.app_context():
+            assert step.run(FakeWorker()) is False  # the last one, claimed straight away
+        assert asked_and_claimed() == (False, True)
+        with app.app_context():
+            assert step.run(FakeWorker()) is False  # nothing due: asked, nothing claimed
+        assert asked_and_claimed() == (True, False)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(smtp_server.messages) == 3

@@ -23,6 +23,7 @@ from courses.api import schemas
 from courses.api.models import Webhook, WebhookDelivery
 from courses.certificates.codes import format_code
 from courses.certificates.models import Certificate
+from courses.database import plain_rows
 from courses.extensions import db
 from courses.mail.services import notify_workers
 from courses.registration.models import WAITING, Enrollment
@@ -98,7 +99,8 @@ def emit(
     """Queue `event` about `enrollment` for every active webhook that wants it; how many."""
     assert event in EVENTS, event
     db.session.flush()  # as the ORM query did before: what the event is about has its id
-    hooks = [hook_id for hook_id, events in db.session.execute(_ACTIVE) if event in (events or [])]
+    active = plain_rows(db.session, _ACTIVE, {})
+    hooks = [hook_id for hook_id, events in active if event in (events or [])]
     if not hooks:
         return 0
     event_id = str(uuid.uuid4())

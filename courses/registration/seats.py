@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from sqlalchemy import bindparam, select
 
 from courses.catalog.models import Edition
+from courses.database import plain_rows
 from courses.extensions import db
 from courses.registration.models import REGISTERED, WAITING, Enrollment
 
@@ -43,7 +44,7 @@ _HELD_CAPACITY = (
 def hold_capacity(edition_id: int) -> int:
     """`hold_seats` by id: lock the edition's seats until the transaction ends; its capacity."""
     db.session.flush()
-    return db.session.scalar(_HELD_CAPACITY, {"edition": edition_id})
+    return plain_rows(db.session, _HELD_CAPACITY, {"edition": edition_id}).scalar()
 
 
 def free_seats(edition: Edition) -> Iterator[int]:

@@ -23,6 +23,7 @@ from courses.catalog.contacts import course_contacts
 from courses.catalog.lines import EditionLine
 from courses.catalog.models import Edition
 from courses.catalog.services import module_titles, registration_state
+from courses.database import plain_rows
 from courses.extensions import db
 from courses.i18n import format_deadline, localized, timezone_label
 from courses.mail.frames import render_personal
@@ -215,7 +216,8 @@ _EXISTING = select(Enrollment.__table__.c.id).where(
 
 
 def _existing(edition_id: int, email_key: str) -> Enrollment | None:
-    found = db.session.scalar(_EXISTING, {"edition": edition_id, "email_key": email_key})
+    params = {"edition": edition_id, "email_key": email_key}
+    found = plain_rows(db.session, _EXISTING, params).scalar()
     return db.session.get(Enrollment, found) if found is not None else None
 
 

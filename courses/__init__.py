@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from config import build_config
+from courses.templating import Environment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +31,10 @@ FEATURES = (
 
 
 class Application(Flask):
-    """Flask, with the check that a function is not `async def` cheap for plain functions."""
+    """Flask, with the check that a function is not `async def` cheap for plain functions, and
+    templates whose imports cost one step (`templating.Environment`)."""
+
+    jinja_environment = Environment
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         # Flask asks inspect.iscoroutinefunction of every hook, context processor and view on

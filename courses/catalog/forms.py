@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from courses.i18n import gettext as _
 
 
 @dataclass
@@ -19,7 +19,9 @@ class CountryChoice:
 
     choices: list[tuple[str, str]]
     data: str | None = None
-    label: _Label = field(default_factory=lambda: _Label(_l("Tu país")))
+    # Translated when the picker is built, in the request (as is the "Elige un país" choice):
+    # a lazy string went through Flask-Babel's whole look-up again each time the page read it.
+    label: _Label = field(default_factory=lambda: _Label(_("Tu país")))
 
 
 class CountryTimeForm:
@@ -29,7 +31,7 @@ class CountryTimeForm:
     is one of the offered codes, and building a WTForms form cost a tenth of the page."""
 
     def __init__(self, countries: list[tuple[str, str]], formdata: Mapping[str, str]) -> None:
-        self.country = CountryChoice([("", _l("Elige un país")), *countries])
+        self.country = CountryChoice([("", _("Elige un país")), *countries])
         self.country.data = formdata.get("country")
 
     def chosen(self) -> str | None:

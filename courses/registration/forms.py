@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from flask_babel import gettext as _
 from wtforms import (
     BooleanField,
     EmailField,
@@ -23,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from courses.forms import Form
 from courses.i18n import country_name, localized
+from courses.i18n import gettext as _
 
 
 class RegistrationForm(Form):

@@ -59,6 +59,36 @@ _INPUTS = (
 )
 
 
+#: markupsafe's escaping of a plain str (the same five characters, the same entities), as one
+#: C call: markupsafe's own `escape` is five calls a value, and a form writes some eighty.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+
+
+def _escaped(value: object) -> str:
+    """`value` as markupsafe's escape writes it: a plain str through `_ESCAPES`, anything else
+    (Markup, numbers) through markupsafe itself."""
+    if type(value) is str:
+        return value.translate(_ESCAPES)
+    return str(escape(value))
+
+
+def _attribute_value(value: object) -> str:
+    """An attribute's value as WTForms writes it: escaped, and a double quote that escaping
+    left (only Markup keeps one) written &quot;."""
+    if type(value) is str:
+        return value.translate(_ESCAPES)  # no double quote is left
+    if type(value) is int:  # maxlength=120: digits need no escaping
+        return str(value)
+    return str(escape(value)).replace('"', "&quot;")
+
+
+@lru_cache(maxsize=256)
+def _name(key: str) -> str:
+    # An attribute's name, cleaned (class_ → class, aria_x → aria-x) and escaped: the names are
+    # the templates' and widgets' own few, never what a person typed, so each is kept.
+    return str(escape(clean_key(key)))
+
+
 def _attributes(attrs: dict) -> str:
     """WTForms' html_params, without Markup.format."""
     parts = []
@@ -66,11 +96,10 @@ def _attributes(attrs: dict) -> str:
         value = attrs[key]
         if value is False:
             continue
-        name = escape(clean_key(key))
         if value is True:
-            parts.append(name)
+            parts.append(_name(key))
         else:
-            parts.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+            parts.append(f'{_name(key)}="{_attribute_value(value)}"')
     return " ".join(parts)
 
 
@@ -83,17 +112,21 @@ def _with_flags(field, widget, kwargs: dict) -> None:
             kwargs[key] = value() if callable(value) else value
 
 
+#: WTForms' clean_key, kept per name (attribute names only, as `_name`).
+_clean_key = lru_cache(maxsize=256)(clean_key)
+
+
 def fast_render(field, render_kw: dict) -> Markup | None:
     """`field` rendered as WTForms would with `render_kw`, or None for widgets not handled."""
     widget = field.widget
     kind = type(widget)
     if getattr(field, "_datalist", None) is not None:
         return None
-    kwargs = {clean_key(k): v for k, v in render_kw.items()}
+    kwargs = {_clean_key(k): v for k, v in render_kw.items()}
     own = getattr(field, "render_kw", None)
     if own is not None:
         # As WTForms' DefaultMeta.render_field: the field's own attributes, then the template's.
-        kwargs = dict({clean_key(k): v for k, v in own.items()}, **kwargs)
+        kwargs = dict({_clean_key(k): v for k, v in own.items()}, **kwargs)
     if kind is widgets.Select and not widget.multiple and not field.has_groups():
         kwargs.setdefault("id", field.id)
         _with_flags(field, widget, kwargs)
@@ -101,11 +134,16 @@ def fast_render(field, render_kw: dict) -> Markup | None:
         html = [f"<select {_attributes(kwargs)}>"]
         for choice in field._iter_choices_normalized():
             value = str(choice.value) if isinstance(choice.value, bool) else choice.value
-            options = {"value": value, **(choice.render_kw or {})}
-            if choice.selected:
-                options["selected"] = True
-            label = escape(choice.label or choice.value)
-            html.append(f"<option {_attributes(options)}>{label}</option>")
+            label = _escaped(choice.label or choice.value)
+            if choice.render_kw:
+                options = {"value": value, **choice.render_kw}
+                if choice.selected:
+                    options["selected"] = True
+                html.append(f"<option {_attributes(options)}>{label}</option>")
+                continue
+            # Only `value` and perhaps `selected`, which sorts before it.
+            selected = "selected " if choice.selected else ""
+            html.append(f'<option {selected}value="{_attribute_value(value)}">{label}</option>')
         html.append("</select>")
         return Markup("".join(html))
     if kind not in _INPUTS:

@@ -5,7 +5,9 @@ attributes the templates pass (so a WTForms upgrade that changes its markup show
 from __future__ import annotations
 
 import pytest
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
+from wtforms.fields.choices import SelectChoice
 from wtforms.meta import DefaultMeta
 
 from courses.forms import ActionForm, fast_render
@@ -38,6 +40,7 @@ EXTRA = [
     {},
     {"aria-describedby": "x-hint x-error", "aria-invalid": "true"},
     {"maxlength": 200, "autocomplete": "off", "required": False, "data_x": 'a"b'},
+    {"placeholder": Markup('<i>"ya escrito"</i>'), "aria_label": "O'Higgins & <Cía>"},
 ]
 
 
@@ -48,9 +51,19 @@ def _forms():
     filled = registration_form(QUESTIONS, "es")
     filled.offer_countries(["CL", "CO", "MX", "PE"], "es")
     filled.process(data)
+    # Choices with everything HTML must escape, one with attributes of its own, one chosen.
+    awkward = registration_form(QUESTIONS, "es")
+    awkward.country.choices = [
+        ("", 'Elige "tu" <país> & más'),
+        ("X\"<&>'", "Tierra del Fuego"),
+        SelectChoice("CL", Markup('Chile <b>"sí"</b>'), render_kw={"data_code": 'c"l'}),
+        ("PE", "Perú"),
+    ]
+    awkward.country.data = "X\"<&>'"
     return [
         registration,
         filled,
+        awkward,
         NameForm(formdata=MultiDict({"name": TYPED["name"]})),
         LostLinkForm(),
         NoticeForm(),
@@ -65,7 +78,7 @@ def _fields(form):
             yield from field  # each radio button is rendered on its own in the template
 
 
-@pytest.mark.parametrize("extra", EXTRA, ids=["plain", "aria", "attributes"])
+@pytest.mark.parametrize("extra", EXTRA, ids=["plain", "aria", "attributes", "markup"])
 def test_every_participant_field_is_written_as_wtforms_writes_it(app, extra):
     checked = 0
     with app.test_request_context("/courses/x/y/register", method="POST", data=TYPED):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 
 from courses import clock
 from courses.catalog import services
 from courses.catalog.forms import CountryTimeForm
 from courses.i18n import browser_country, country_name, current_language
 from courses.site.http_cache import public_page
+from courses.site.views import fixed_url
 
 bp = Blueprint("catalog", __name__)
 
@@ -55,4 +56,4 @@ def course(course: str):
 
 def register_link(course: str, edition: str) -> str:
     """The registration form's address (the registration feature owns the endpoint)."""
-    return url_for("registration.register", course=course, edition=edition)
+    return fixed_url("registration.register", course=course, edition=edition)

@@ -1,4 +1,5 @@
-"""Registration pages: the form (`registration.register`) and its confirmation."""
+"""Registration pages: the form (`registration.register`, sent to `registration.submit`) and
+its confirmation."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from courses.registration import notices, rules, services
 from courses.registration.forms import NoticeForm, RegistrationForm, labels, registration_form
 from courses.registration.models import Enrollment
 from courses.site.http_cache import personal_form
+from courses.site.views import fixed_url
 
 bp = Blueprint("registration", __name__)
 
@@ -48,13 +50,23 @@ bp = Blueprint("registration", __name__)
 OUTCOME = "registration_outcome"
 
 
-@bp.route("/courses/<course>/<edition>/register", methods=["GET", "POST"])
-@limiter.limit(limits.REGISTRATION_PER_CLIENT, methods=["POST"])
-@limiter.limit(limits.REGISTRATION_PER_EMAIL, key_func=limits.form_email_key, methods=["POST"])
+#: The form's address: shown by `register` (GET), sent to `submit` (POST).
+FORM_PATH = "/courses/<course>/<edition>/register"
+
+
+@bp.get(FORM_PATH)
 def register(course: str, edition: str):
-    """Show the form (GET) or register (POST: 303 to the confirmation, or 4xx with errors)."""
-    if request.method != "POST":
-        return personal_form(make_response(_empty_form(course, edition)))
+    """Show the form (its POST goes to `submit`, at the same address)."""
+    # A view of its own, without the POST's rate limits: Flask-Limiter's two wrappers looked at
+    # every showing of the form (a hundred calls) only to find that GETs have no limit.
+    return personal_form(make_response(_empty_form(course, edition)))
+
+
+@bp.post(FORM_PATH)
+@limiter.limit(limits.REGISTRATION_PER_CLIENT)
+@limiter.limit(limits.REGISTRATION_PER_EMAIL, key_func=limits.form_email_key)
+def submit(course: str, edition: str):
+    """Register: 303 to the confirmation, or 4xx with the form and its errors."""
     now = clock.now()
     language = current_language()
     refusal, status, suggestion, draft = None, 200, None, None
@@ -211,12 +223,13 @@ def _page(edition: Edition | EditionLine, now, language: str, chosen: str) -> di
     return {
         "edition": edition,
         "course_title": localized(course.title, language),
-        "course_url": url_for("catalog.course", course=course.slug),
+        "course_url": fixed_url("catalog.course", course=course.slug),
         "registration": registration_state(edition, now, language, country=chosen or None),
         "chosen_country": chosen,
-        "phone_examples": [
-            (country_name(code, language), rules.phone_example(code)) for code in countries
-        ],
+        # "Chile: +56 9 6123 4567 · Perú: …", joined here rather than by two Jinja filters.
+        "phone_examples": " · ".join(
+            f"{country_name(code, language)}: {rules.phone_example(code)}" for code in countries
+        ),
         "contacts": course_contacts(course, language, chosen if chosen in countries else None),
         "full": edition.state(now) == "open" and is_full(edition),
         **_elsewhere(edition, now, language),
@@ -230,7 +243,9 @@ def _elsewhere(
     other = open_edition(edition.course, now)
     if edition.state(now) == "open" or (other is not None and other is not edition):
         url = (
-            url_for(".register", course=edition.course.slug, edition=other.slug) if other else None
+            fixed_url("registration.register", course=edition.course.slug, edition=other.slug)
+            if other
+            else None
         )
         return {"open_edition_url": url, "open_edition_slug": other.slug if other else None}
     if notice_form is None:

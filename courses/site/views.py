@@ -71,11 +71,12 @@ def _links_in_request(script_root: str, here: str) -> tuple[tuple[str, str, str]
 
 
 def fixed_url(endpoint: str, **values: str) -> str:
-    """`url_for` for the links every page carries (the stylesheet, the header's and footer's):
-    built once per mount point. They read the same on every page, and the URL map does not
+    """`url_for` for the links every page carries (the stylesheet, the header's and footer's)
+    and a public page's own (a course's, an edition's form, by their slugs): built once per
+    mount point and values. They read the same on every visit, and the URL map does not
     change while the process runs; nor do static files outside debug, whose fingerprint
-    (`?v=`) would otherwise cost a stat of the file on every page. Never for personal values:
-    what is built here stays in the process's memory."""
+    (`?v=`) would otherwise cost a stat of the file on every page. Never for personal values
+    (a token, a code, what a person typed): what is built here stays in the process's memory."""
     # Five links on every page: the request is looked up once, and most links have no values.
     try:
         script_root = request.script_root
@@ -86,6 +87,6 @@ def fixed_url(endpoint: str, **values: str) -> str:
     return _fixed_url(script_root, endpoint, tuple(sorted(values.items())) if values else ())
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def _fixed_url(script_root: str, endpoint: str, values: tuple[tuple[str, str], ...]) -> str:
     return url_for(endpoint, **dict(values))

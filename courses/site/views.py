@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.globals import _cv_request
 
 from courses.catalog.contacts import all_contacts
 from courses.i18n import LANGUAGE_COOKIE, current_language
@@ -46,8 +47,12 @@ def privacy():
 def template_globals() -> dict:
     """Values every template may use: the language and links to switch it."""
     language = current_language()
-    if not request:  # an e-mail: url_for builds external links there, kept nowhere
+    # The request from its context variable, as Flask's own context processor reads it: each
+    # use of the `request` proxy is four calls more.
+    context = _cv_request.get(None)
+    if context is None:  # an e-mail: url_for builds external links there, kept nowhere
         return {"language": language, "language_links": _links("/")}
+    request = context.request
     here = request.full_path.rstrip("?")
     if request.query_string or PERSONAL_ARGS.intersection(request.view_args or {}):
         # A query string may be a search for a name or an address; neither it nor a token
@@ -77,14 +82,16 @@ def fixed_url(endpoint: str, **values: str) -> str:
     change while the process runs; nor do static files outside debug, whose fingerprint
     (`?v=`) would otherwise cost a stat of the file on every page. Never for personal values
     (a token, a code, what a person typed): what is built here stays in the process's memory."""
-    # Five links on every page: the request is looked up once, and most links have no values.
-    try:
-        script_root = request.script_root
-    except RuntimeError:  # no request: an e-mail's external links
+    # Several links on every page: the request context is read from its variable once (as in
+    # `template_globals`), and most links have no values.
+    context = _cv_request.get(None)
+    if context is None:  # no request: an e-mail's external links
         return url_for(endpoint, **values)
-    if current_app.debug:  # files being edited
+    if context.app.debug:  # files being edited
         return url_for(endpoint, **values)
-    return _fixed_url(script_root, endpoint, tuple(sorted(values.items())) if values else ())
+    return _fixed_url(
+        context.request.script_root, endpoint, tuple(sorted(values.items())) if values else ()
+    )
 
 
 @lru_cache(maxsize=512)

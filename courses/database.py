@@ -142,8 +142,13 @@ def _begin_sqlite(conn) -> None:
     if not may_write():
         # Straight to the driver: SQLAlchemy's statement machinery (execution context, result,
         # events) cost some forty Python calls on every page for this one fixed statement. A
-        # plain BEGIN waits for no lock, so it has no error of SQLite's to translate.
-        conn.connection.driver_connection.execute("BEGIN")
+        # plain BEGIN waits for no lock; should it fail anyway (a disk error), it is sent again
+        # through SQLAlchemy, whose wrapped error the 503 page answers and whose pool then
+        # drops the connection.
+        try:
+            conn.connection.driver_connection.execute("BEGIN")
+        except sqlite3.Error:
+            conn.exec_driver_sql("BEGIN")
         return
     _release(conn.info)  # a hold no ending gave back (there should be none)
     lock = getattr(conn.dialect, _WRITER_LOCK, None)

@@ -97,12 +97,16 @@ def test_the_worker_step_checkpoints_on_a_thread_of_its_own(site):
     with app.app_context():
         assert step.run(worker) is False  # never "more waiting": the loop may sleep
         step.run(worker)  # one thread, however many turns start it
+    thread = step._thread
     try:
         assert _wait_for(lambda: step.runs >= 2)
-        assert [t.name for t in threading.enumerate()].count("checkpoint") == 1
+        assert thread is not None and thread.is_alive() and step._thread is thread
     finally:
         step.close()
-    assert "checkpoint" not in [t.name for t in threading.enumerate()]
+    assert not thread.is_alive()
+    with app.app_context():
+        step.run(worker)  # closed for good: no thread again
+    assert step._thread is thread
     assert _log_frames(app) < 10  # the thread ended: it cannot race the look's commit
 
 
@@ -147,3 +151,31 @@ def test_checkpoint_is_for_sqlite_files_only(app):
     """The suite's database (in-memory SQLite, or PostgreSQL) has no log to copy back."""
     with app.app_context():
         assert database.checkpoint(db.engine) is None
+
+
+def test_a_failing_checkpoint_is_logged_once_until_it_works_again(site, monkeypatch, caplog):
+    """A read-only or broken file fails every second: one line says so, one says it is back."""
+    app, _ = site
+    real = database.checkpoint
+    results = iter([OSError("disk I/O error")] * 5)
+
+    def checkpoint(engine):
+        outcome = next(results, None)
+        if outcome is not None:
+            raise outcome
+        return real(engine)
+
+    monkeypatch.setattr(database, "checkpoint", checkpoint)
+    step = Checkpoint(every=0.01)
+    with caplog.at_level("INFO", logger="courses.worker.checkpoint"):
+        with app.app_context():
+            step.run(Worker(app, [step], idle_seconds=0.1))
+        try:
+            assert _wait_for(lambda: step.runs >= 2)
+        finally:
+            step.close()
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines == [
+        "worker: checkpoint failed; trying again every second",
+        "worker: checkpoints work again",
+    ]

@@ -51,22 +51,29 @@ class Checkpoint:
         return False  # never "more waiting": the loop may sleep
 
     def close(self, timeout: float = 5.0) -> None:
-        """End the thread (a checkpoint in hand finishes first: it is PASSIVE, so short)."""
-        if self._thread is None:
-            return
+        """End the thread for good (a checkpoint in hand finishes first: it is PASSIVE, so
+        short); a later `run` starts no other."""
+        self._needed = False
         self._closing.set()
-        self._thread.join(timeout)
-        self._thread = None
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def _serve(self, engine) -> None:
+        failing = False
         while True:
             try:
                 if database.checkpoint(engine) is None:
                     self._needed = False  # not a SQLite file: nothing to copy back, ever
                     return
                 self.runs += 1
+                if failing:
+                    log.info("worker: checkpoints work again")
+                    failing = False
             except Exception:
-                # A busy or vanished file: the next second tries again, as a step would.
-                log.exception("worker: checkpoint failed")
+                # A read-only or vanished file: the next second tries again, as a step would,
+                # but the log says so once, not every second.
+                if not failing:
+                    failing = True
+                    log.exception("worker: checkpoint failed; trying again every second")
             if self._closing.wait(self.every):
                 return

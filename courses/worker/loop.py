@@ -97,10 +97,15 @@ class Worker:
         finally:
             if self._listener is not None:
                 self._listener.close()
-            for step in self.steps:
-                if (close := getattr(step, "close", None)) is not None:
-                    close()
+            self.close()
             log.info("worker: stopped")
+
+    def close(self) -> None:
+        """End the steps' own threads (the webhook sender, the checkpoint): after `run`, or
+        after turns run by hand (`turn`), as tests and one-off runs do."""
+        for step in self.steps:
+            if (close := getattr(step, "close", None)) is not None:
+                close()
 
     def turn(self) -> bool:
         """Run each step once; whether any left work waiting."""

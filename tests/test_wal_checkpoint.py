@@ -4,7 +4,8 @@ A commit that crossed SQLite's default threshold (1,000 pages) copied the log ba
 12-20 ms inside the write lock; now only a log of `AUTOCHECKPOINT_PAGES` would make a commit do
 that, and the worker's checkpoint thread does it every second, waiting for nobody, however
 long the mail step waits for a slow mail server. These tests need a SQLite file whatever
-TEST_DATABASE_URL says; the last one runs on the suite's database.
+TEST_DATABASE_URL says, but for `test_checkpoint_is_for_sqlite_files_only`, which runs on the
+suite's database.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class Checkpoint:
 
     def __init__(self, every: float = EVERY_SECONDS) -> None:
         self.every = every
-        #: Checkpoints run so far (tests and the worker's log read it).
+        #: Checkpoints run so far (what tests wait for).
         self.runs = 0
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None

@@ -25,7 +25,14 @@ from sqlalchemy import create_engine
 
 from bench import exports, report, scenarios, seed
 from bench.loadgen import have_wrk
-from bench.servers import Gunicorn, MailCatcher, OutboxWorker, free_port
+from bench.servers import (
+    Gunicorn,
+    MailCatcher,
+    OutboxWorker,
+    SmtpSink,
+    free_port,
+    mail_server,
+)
 from courses.certificates.keys import create_key_file
 from courses.ops.probe import scratch_database
 
@@ -51,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--export-rounds", type=int, default=int(env("BENCH_EXPORT_ROUNDS", "2")))
     parser.add_argument(
         "--engine", choices=("auto", "wrk", "python"), default=env("BENCH_ENGINE", "auto")
+    )
+    parser.add_argument(
+        "--mail",
+        choices=("auto", "smtp-sink", "aiosmtpd"),
+        default=env("BENCH_MAIL", "auto"),
+        help="the SMTP server the worker delivers to (auto: smtp-sink when postfix is installed)",
     )
     parser.add_argument(
         "--database-url",
@@ -86,7 +99,9 @@ def postgres_database(server_url: str):
         yield url
 
 
-def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher, log) -> dict:
+def bench_database(
+    args, workdir: Path, label: str, url: str, mail: MailCatcher | SmtpSink, log
+) -> dict:
     """Seed one database, run the load rounds against it and the baseline, then the exports."""
     from bench.baseline import metadata as baseline_metadata
     from courses import create_app
@@ -187,6 +202,7 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
             {"app": app_server, "baseline": base_server},
             counter,
             mail,
+            worker,
             rounds=args.rounds,
             duration=args.duration,
             warmup=args.warmup,
@@ -204,8 +220,8 @@ def bench_database(args, workdir: Path, label: str, url: str, mail: MailCatcher,
         if counter:
             counter.dispose()
         app_server.stop()
-        mail.delay = 0.0
         worker.stop()
+        mail.set_delay(0.0)
         if base_server:
             base_server.stop()
     export_results = []
@@ -262,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [bench_database(args, workdir, "SQLite", f"sqlite:///{workdir / 'bench.sqlite3'}",
                                MailCatcher(), print)]  # fmt: skip
         return 0
-    mail = MailCatcher().start()
+    mail = mail_server(workdir, args.mail).start()
     runs, pdf = [], None
     try:
         databases = [("SQLite", f"sqlite:///{workdir / 'bench.sqlite3'}")]
@@ -274,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.only or "pdf" in args.only:
             pdf = exports.measure_pdf(runs[0]["app"])
     finally:
+        settings["mail_server"] = mail.summary()
         mail.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -191,6 +191,7 @@ def machine_lines(settings: dict) -> list[str]:
         f"gunicorn sync workers: {settings['workers']} (exports: 1), "
         f"{settings['enrollments']:,} enrollments; rate limits off (RATELIMIT_ENABLED=0); "
         f"every request sends `Accept-Encoding: {settings.get('accept_encoding') or '(none)'}`.",
+        f"- Mail server the worker delivers to: {settings.get('mail_server', 'aiosmtpd')}.",
         f"- Reproduce: `{settings['command']}`",
     ]
 

@@ -286,6 +286,7 @@ def run_rounds(
     servers: dict,
     counter: RowCounter,
     mail,
+    worker,
     *,
     rounds: int,
     duration: float,
@@ -303,7 +304,7 @@ def run_rounds(
                 continue
             server = servers[scenario.server]
             url = server.url
-            mail.delay = scenario.mail_delay
+            mail.set_delay(scenario.mail_delay, worker)
             if number == 1 and warmup > 0:
                 run_load(
                     url,
@@ -364,7 +365,7 @@ def run_rounds(
                     # The slow mail server left a backlog: the server is fast again, and the
                     # worker sends it before the next scenario, which would otherwise share
                     # the CPU with that catching up (the personal page, next, did).
-                    mail.delay = 0.0
+                    mail.set_delay(0.0, worker)
                     backlog = counter.undelivered()
                     waited, left = counter.delivered()
                     check["backlog"], check["backlog_seconds"], check["backlog_left"] = (

@@ -91,6 +91,11 @@ def checks_section(scenarios: list[Scenario]) -> list[str]:
             extra = ""
             if "outbox" in check:
                 extra = f", outbox +{check['outbox']}, mail delivered {check['mail']}"
+                if check.get("worker_cpu_s") is not None:
+                    extra += (
+                        f" (CPU meanwhile: the worker {check['worker_cpu_s']} s, the mail "
+                        f"server {check['mail_server_cpu_s']} s)"
+                    )
             if "backlog" in check:
                 extra += (
                     f"; then, the mail server fast again, the backlog of {check['backlog']} "

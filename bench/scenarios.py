@@ -322,6 +322,7 @@ def run_rounds(
                 server.log_size(),
                 server.cpu_seconds(),
             )
+            delivery_before = (worker.cpu_seconds(), mail.cpu_seconds())
             result = run_load(
                 url,
                 scenario.items,
@@ -333,6 +334,11 @@ def run_rounds(
                 engine=engine,
             )
             result.server_cpu = server.cpu_seconds() - cpu_before
+            # What delivering the mail cost the same cores meanwhile: the worker, the mail server.
+            delivery_cpu = (
+                worker.cpu_seconds() - delivery_before[0],
+                mail.cpu_seconds() - delivery_before[1],
+            )
             result.served = server.requests_since(log_offset)
             scenario.results.append(result)
             if before is not None:
@@ -343,6 +349,8 @@ def run_rounds(
                     "successes": result.successes,
                     **delta,
                     "mail": mail.count - mail_before,
+                    "worker_cpu_s": round(delivery_cpu[0], 2),
+                    "mail_server_cpu_s": round(delivery_cpu[1], 2),
                     "in_flight_allowance": connections,
                     # What the server answered, from its access log: every request it handled,
                     # including the last few the client stopped waiting for.

@@ -345,6 +345,7 @@ class OutboxWorker:
     env: dict[str, str]
     workdir: Path
     process: subprocess.Popen | None = None
+    _cpu: float = 0.0  # CPU of the workers stopped before this one
 
     @property
     def log_path(self) -> Path:
@@ -370,10 +371,13 @@ class OutboxWorker:
         return self
 
     def cpu_seconds(self) -> float:
-        return cpu_of(self.process.pid) if self.process else 0.0
+        """CPU time of this worker and of those stopped before it (see `SmtpSink.set_delay`)."""
+        running = self.process is not None and self.process.poll() is None
+        return self._cpu + (cpu_of(self.process.pid) if running else 0.0)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            self._cpu = self.cpu_seconds()
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=30)

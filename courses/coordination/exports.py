@@ -13,29 +13,35 @@ import io
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from babel.lists import format_list
 from babel.numbers import get_decimal_symbol
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Select, null, select, type_coerce
+from sqlalchemy import DateTime, Select, func, null, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from courses.catalog.models import Edition
 from courses.certificates.codes import format_code
-from courses.coordination.listing import certificate_code_column, modules_done_column
+from courses.coordination.listing import certificate_codes, completions_by_enrollee
 from courses.coordination.services import status_expression, status_labels
 from courses.coordination.xlsx_rows import InlineRows
 from courses.extensions import db
 from courses.i18n import country_name, current_language, localized, timezone_label
-from courses.participants.models import ModuleCompletion
 from courses.registration.models import Enrollment
 from courses.registration.rules import printable
 
 BATCH = 5000
 CHUNK = 64 * 1024
+#: Rows handed to the csv writer at once (≈ 50 KB of text: about one chunk).
+CSV_ROWS = 300
+#: ":00" … ":59", the minutes of a local time.
+MINUTES = tuple(f":{minute:02d}" for minute in range(60))
+#: Hours of local time kept by a RowFormatter (an export's span; cleared beyond).
+HOURS_KEPT = 20_000
+_LAST_MICROSECOND = timedelta(minutes=59, seconds=59, microseconds=999_999)
 #: Characters that make a spreadsheet read a cell as a formula (or a DDE command).
 _DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 #: A plain number (a phone such as +56912345678, a negative amount) cannot run anything.
@@ -68,6 +74,7 @@ class RowFormatter:
     def __init__(self, edition: Edition) -> None:
         timezone = edition.course.timezone
         self.tz = ZoneInfo(timezone)
+        self.edition_id = edition.id
         self.sheet_title = re.sub(
             r"[\[\]:*?/\\]", "-", f"{edition.course.slug[:20]} {edition.slug[:10]}"
         )
@@ -81,6 +88,10 @@ class RowFormatter:
         self._countries: dict[str, str] = {}
         #: The course's extra questions ([[questions]]), one column each, last.
         self.question_keys = [q["key"] for q in edition.course.questions or []]
+        self.no_modules = [""] * self.total
+        #: (year, month, day, hour) in UTC → that hour in local time, "2023-07-09 11", or ""
+        #: where the hour holds a change of offset or the offset is not whole hours.
+        self._hours: dict[tuple[int, int, int, int], str] = {}
 
     def headers(self) -> list[str]:
         zone = self.zone
@@ -126,11 +137,36 @@ class RowFormatter:
         return self._countries[code]
 
     def text_time(self, instant: datetime | None) -> str:
-        """Local time to the minute, "2023-07-09 11:00" (the offset isoformat adds is cut)."""
-        # isoformat is C and gives what strftime("%Y-%m-%d %H:%M") gives, several times faster.
+        """Local time to the minute, "2023-07-09 11:00", of a UTC instant (naive or aware)."""
+        # The zone conversion and isoformat cost 2 µs a cell; an export's instants fall in few
+        # hours, and where the offset is whole hours the local minute is the UTC minute, so
+        # each hour is converted once and its minutes appended (0.2 µs).
         if instant is None:
             return ""
+        key = (instant.year, instant.month, instant.day, instant.hour)
+        hour = self._hours.get(key)
+        if hour is None:
+            if len(self._hours) >= HOURS_KEPT:
+                self._hours.clear()
+            hour = self._hours[key] = self._local_hour(instant)
+        if hour:
+            return hour + MINUTES[instant.minute]
+        return self._exact_time(instant)
+
+    def _exact_time(self, instant: datetime) -> str:
+        # isoformat is C and gives what strftime("%Y-%m-%d %H:%M") gives, several times faster.
         return instant.replace(tzinfo=UTC).astimezone(self.tz).isoformat(" ", "minutes")[:16]
+
+    def _local_hour(self, instant: datetime) -> str:
+        """The local "YYYY-MM-DD HH" of the UTC hour of `instant`, or "" when its minutes are
+        not the same in local time (an offset such as +05:30, or a change within the hour)."""
+        start = instant.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+        first = start.astimezone(self.tz)
+        offset = first.utcoffset()
+        last_offset = (start + _LAST_MICROSECOND).astimezone(self.tz).utcoffset()
+        if offset != last_offset or offset % timedelta(hours=1):
+            return ""
+        return first.isoformat(" ", "minutes")[:13]
 
     def csv_values(self, row) -> list[str]:
         """The line as text. Only the four columns people type (name, e-mail, phone,
@@ -138,7 +174,8 @@ class RowFormatter:
         # Unpacked once: reading twelve attributes by name is a third of an export's time.
         (id_, name, email, phone, country, organization, created_at, confirmed, done,
          completed_at, code, status, answers, *modules) = row  # fmt: skip
-        return [
+        text_time = self.text_time
+        values = [
             str(id_),
             neutralise(printable(name or "")),
             neutralise(email or ""),
@@ -146,16 +183,19 @@ class RowFormatter:
             country,
             self.country(country),
             neutralise(printable(organization or "")),
-            self.text_time(created_at),
+            text_time(created_at),
             self.yes if confirmed else self.no,
             str(done),
             self.total_text,
-            self.text_time(completed_at),
+            text_time(completed_at),
             format_code(code) if code else "",
             self.labels.get(status, status),
-            *[self.text_time(day) if day is not None else "" for day in modules],
-            *[neutralise(value) for value in self.answers(answers)],
         ]
+        # No module done (most people): no day to look at.
+        values += map(text_time, modules) if done else self.no_modules
+        if self.question_keys:
+            values += [neutralise(value) for value in self.answers(answers)]
+        return values
 
     def answers(self, answers: dict | None) -> list[str]:
         """The answer to each extra question, in column order ("" when not answered)."""
@@ -209,45 +249,51 @@ def _naive(column: ColumnElement[datetime | None]) -> ColumnElement[datetime | N
 def export_rows(stmt: Select, formatter: RowFormatter) -> Select:
     """The list's query (scope, filters, order) reduced to the exported columns: those of
     `listing.rows`, with instants as naive UTC, whether the e-mail was confirmed, the answers
-    only when the course asks questions, and per module the instant it was completed."""
+    only when the course asks questions, and per module the instant it was completed.
+
+    Modules and certificates come from two grouped tables joined once (at most one row of each
+    per enrollee, so the list's rows stay as they are), not from subqueries run for every row:
+    ten per row for six modules took 0.6 s of SQLite per 100,000 rows, the joins take 0.43 s."""
+    completions = completions_by_enrollee(formatter.edition_id, [m[0] for m in formatter.modules])
+    certificates = certificate_codes(formatter.edition_id)
     module_columns = [
-        _naive(
-            select(ModuleCompletion.completed_at)
-            .where(
-                ModuleCompletion.enrollment_id == Enrollment.id,
-                ModuleCompletion.module_id == id_,
-            )
-            .scalar_subquery()
-        ).label(f"module_{position}")
+        _naive(completions.c[f"module_{id_}"]).label(f"module_{position}")
         for id_, position, _title in formatter.modules
     ]
-    return stmt.with_only_columns(
-        Enrollment.id,
-        Enrollment.name,
-        Enrollment.email,
-        Enrollment.phone,
-        Enrollment.country,
-        Enrollment.organization,
-        _naive(Enrollment.created_at),
-        Enrollment.confirmed_at.is_not(None),
-        modules_done_column(),
-        _naive(Enrollment.completed_at),
-        certificate_code_column(),
-        status_expression(),
-        Enrollment.answers if formatter.question_keys else null(),
-        *module_columns,
-        maintain_column_froms=True,
+    status = status_expression(
+        certified=certificates.c.code.is_not(None), started=completions.c.done.is_not(None)
+    )
+    return (
+        stmt.outerjoin(completions, completions.c.enrollment_id == Enrollment.id)
+        .outerjoin(certificates, certificates.c.enrollment_id == Enrollment.id)
+        .with_only_columns(
+            Enrollment.id,
+            Enrollment.name,
+            Enrollment.email,
+            Enrollment.phone,
+            Enrollment.country,
+            Enrollment.organization,
+            _naive(Enrollment.created_at),
+            Enrollment.confirmed_at.is_not(None),
+            func.coalesce(completions.c.done, 0),
+            _naive(Enrollment.completed_at),
+            certificates.c.code,
+            status,
+            Enrollment.answers if formatter.question_keys else null(),
+            *module_columns,
+            maintain_column_froms=True,
+        )
     )
 
 
-def iter_rows(stmt: Select, formatter: RowFormatter) -> Iterator:
-    """The export's rows as plain tuples, fetched from the database in batches."""
+def iter_rows(stmt: Select, formatter: RowFormatter, size: int = BATCH) -> Iterator[list]:
+    """The export's rows as lists of up to `size` plain rows, fetched in batches of BATCH."""
     # Core, not the ORM: these are plain columns, and the ORM's row handling costs per row.
     result = db.session.connection().execute(
         export_rows(stmt, formatter).execution_options(yield_per=BATCH, stream_results=True)
     )
     try:
-        yield from result
+        yield from result.partitions(size)
     finally:
         result.close()
 
@@ -262,8 +308,9 @@ def csv_chunks(stmt: Select, formatter: RowFormatter, delimiter: str = ",") -> I
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(formatter.headers())
-    for row in iter_rows(stmt, formatter):
-        writer.writerow(formatter.csv_values(row))
+    values = formatter.csv_values
+    for rows in iter_rows(stmt, formatter, CSV_ROWS):
+        writer.writerows(map(values, rows))
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -290,8 +337,9 @@ def write_xlsx(stmt: Select, formatter: RowFormatter, target) -> None:
     sheet.freeze_panes(1, 0)
     data = InlineRows(workbook, sheet, 1, len(header))
     values = formatter.values
-    for row in iter_rows(stmt, formatter):
-        data.write(values(row))  # phones and codes are str: they stay text
+    for rows in iter_rows(stmt, formatter):
+        for row in rows:
+            data.write(values(row))  # phones and codes are str: they stay text
     data.close()
     last = data.next_row - 1
     sheet.autofilter(0, 0, max(last, 1), len(header) - 1)

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import phonenumbers
-from sqlalchemy import Select, String, event, func, literal, select
+from sqlalchemy import Select, String, Subquery, case, event, func, literal, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -257,6 +258,52 @@ def certificate_code_column() -> ColumnElement[str | None]:
         .order_by(Certificate.generation.desc())
         .limit(1)
         .scalar_subquery()
+    )
+
+
+def completions_by_enrollee(edition_id: int, module_ids: list[int]) -> Subquery:
+    """One row per enrollee of the edition who completed a module: `done`, how many (of any
+    module, as `modules_done_column` counts), and `module_<id>`, when they completed each of
+    `module_ids` (NULL if not). One grouped pass, for queries of many enrollees at once."""
+    # An alias: the outer query's own `enrollment` holds its scope and filters, not this one.
+    enrollee = aliased(Enrollment)
+    days = [
+        func.max(case((ModuleCompletion.module_id == id_, ModuleCompletion.completed_at))).label(
+            f"module_{id_}"
+        )
+        for id_ in module_ids
+    ]
+    return (
+        select(
+            ModuleCompletion.enrollment_id,
+            func.count(ModuleCompletion.id).label("done"),
+            *days,
+        )
+        .join(enrollee, enrollee.id == ModuleCompletion.enrollment_id)
+        .where(enrollee.edition_id == edition_id)
+        .group_by(ModuleCompletion.enrollment_id)
+        .subquery("completions")
+    )
+
+
+def certificate_codes(edition_id: int) -> Subquery:
+    """One row per enrollee of the edition with a valid certificate: its `code` (the latest
+    valid generation, as `certificate_code_column` picks it)."""
+    enrollee, other = aliased(Enrollment), aliased(Certificate)
+    latest = (
+        select(func.max(other.generation))
+        .where(other.enrollment_id == Certificate.enrollment_id, other.is_valid)
+        .scalar_subquery()
+    )
+    return (
+        select(Certificate.enrollment_id, Certificate.code)
+        .join(enrollee, enrollee.id == Certificate.enrollment_id)
+        .where(
+            enrollee.edition_id == edition_id,
+            Certificate.is_valid,
+            Certificate.generation == latest,
+        )
+        .subquery("certificates")
     )
 
 

@@ -3,7 +3,8 @@
 Served as `bench.baseline:app`. It does the least a page of ours could do with the same
 libraries: (a) `/hello` a short string; (b) `/form` a Flask-WTF form with a CSRF token, padded to
 the size of our registration page (BASELINE_FORM_BYTES); (c) `POST /insert` one row with a unique
-constraint into the same kind of database (BASELINE_DATABASE_URL; SQLite gets the app's pragmas).
+constraint into the same kind of database (BASELINE_DATABASE_URL; SQLite gets the app's settings,
+`courses.database.install`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField
 
-import courses.database  # noqa: F401 - the same SQLite pragmas as the app (WAL, busy_timeout…)
+from courses import database
 
 metadata = MetaData()
 signup = Table(
@@ -73,6 +74,12 @@ def create_baseline() -> Flask:
     # The harness creates the table; no connection is opened here, and a forked worker (gunicorn
     # with preload_app) drops the pool it inherited instead of sharing the master's sockets.
     engine = create_engine(os.environ.get("BASELINE_DATABASE_URL", "sqlite://"))
+    # The app's own SQLite settings, on this engine as the app does on its own: WAL, the busy
+    # timeout, synchronous=NORMAL, BEGIN IMMEDIATE and the writer queue (nothing on PostgreSQL).
+    # Importing courses.database once did it for every engine; since the settings became the
+    # app engine's alone (c7be83e) the bare insert had run on SQLite's defaults (a rollback
+    # journal, a full sync per commit) until this line.
+    database.install(engine)
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     target_size = int(os.environ.get("BASELINE_FORM_BYTES", "0"))
     padding_size = {"n": None}

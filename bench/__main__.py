@@ -89,7 +89,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="only build and keep the seeded SQLite database (for python -m bench.profile)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # argparse checks the choices of flags given, not of defaults from the environment.
+    for name in ("engine", "mail"):
+        action = next(a for a in parser._actions if a.dest == name)
+        if getattr(args, name) not in action.choices:
+            parser.error(f"BENCH_{name.upper()} must be one of {', '.join(action.choices)}")
+    return args
 
 
 @contextmanager

@@ -220,7 +220,8 @@ def bench_database(
         )
         scenarios.profile_pass(
             order, args.profile, app_server, duration=min(args.duration, 5.0),
-            connections=args.connections, workdir=workdir, engine=args.engine, tag=label, log=log,
+            connections=args.connections, workdir=workdir, engine=args.engine, tag=label,
+            mail=mail, worker=worker, log=log,
         )  # fmt: skip
     finally:
         if counter:

@@ -399,9 +399,12 @@ def profile_pass(
     workdir: Path,
     engine: str,
     tag: str,
+    mail=None,
+    worker=None,
     log=print,
 ) -> None:
-    """One extra, unscored run per scenario to profile ("auto": those that missed a target)."""
+    """One extra, unscored run per scenario to profile ("auto": those that missed a target),
+    with the scenario's mail server (`mail`, slow or not, as in its scored runs)."""
     if wanted in ("", "none") or not profiling.available():
         return
     by_key = {s.key: s for s in scenarios}
@@ -413,6 +416,8 @@ def profile_pass(
                 continue
         elif scenario.key not in wanted.split(","):
             continue
+        if mail is not None:
+            mail.set_delay(scenario.mail_delay, worker)
         recorders = profiling.record(app_server.worker_pids(), duration, workdir, scenario.key)
         run_load(app_server.url, scenario.items, duration=duration, connections=connections,
                  workdir=workdir, post_path=scenario.post_path,
@@ -422,6 +427,8 @@ def profile_pass(
                 recorder.wait(timeout=duration + 30)
             except Exception:  # noqa: BLE001 - a stuck profiler must not stop the benchmark
                 recorder.kill()
+        if mail is not None:
+            mail.set_delay(0.0, worker)
         files = sorted(workdir.glob(f"profile-{scenario.key}-*.txt"))
         scenario.profile = profiling.summarise(files)
         log(
